@@ -1,0 +1,74 @@
+"""The `nimbus` command: run the cloud, bootstrap it, rotate token keys."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+from rich.console import Console
+
+from nimbus.core.config import load_settings
+
+app = typer.Typer(help="Nimbus: a compact cloud that speaks the OpenStack APIs.",
+                  no_args_is_help=True, add_completion=False)
+token_keys = typer.Typer(help="Manage the Fernet token key repository.", no_args_is_help=True)
+app.add_typer(token_keys, name="token-keys")
+console = Console(stderr=False)
+
+
+@app.command()
+def up() -> None:
+    """Migrate, bootstrap and run the all-in-one cloud in the foreground."""
+    from nimbus.cmd.up import run_all_in_one
+
+    try:
+        import uvloop
+
+        uvloop.run(run_all_in_one(load_settings(), console))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def bootstrap() -> None:
+    """Migrate and create the cloud's identity objects (idempotent); write clouds.yaml."""
+    from nimbus.cmd.up import prepare
+
+    async def run() -> None:
+        database, _ = await prepare(load_settings(), console)
+        await database.aclose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def serve(service: str = typer.Argument(..., help="api")) -> None:
+    """Run one service in this process (multi-node)."""
+    if service != "api":
+        console.print(f"[red]The {service} service is not built yet.[/]")
+        raise typer.Exit(2)
+    from nimbus.cmd.up import run_all_in_one
+
+    try:
+        import uvloop
+
+        uvloop.run(run_all_in_one(load_settings(), console))
+    except KeyboardInterrupt:
+        pass
+
+
+@token_keys.command("rotate")
+def rotate() -> None:
+    """Promote the staged key to primary and stage a new one."""
+    from nimbus.core.tokens import KeyRepository
+
+    settings = load_settings()
+    repo = KeyRepository(settings.token_key_dir)
+    repo.initialize()
+    primary = repo.rotate()
+    console.print(f"token keys rotated; primary key is now {primary}")
+
+
+def main() -> None:
+    sys.exit(app())

@@ -1,0 +1,65 @@
+"""`nimbus up`: the all-in-one cloud in one process, in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+from rich.console import Console
+
+from nimbus.cmd import apps, state
+from nimbus.core.config import Settings
+from nimbus.core.logs import setup_logging
+from nimbus.core.service import DbHeartbeat, ServiceIdentity, ServiceRunner
+from nimbus.identity.bootstrap import bootstrap
+
+LOG = logging.getLogger("nimbus.cmd")
+
+SERVICES = ["identity", "compute", "placement", "image", "network", "volume", "core", "cmd"]
+
+
+async def prepare(settings: Settings, console: Console) -> tuple[apps.Database, dict[str, str]]:
+    """Migrate and bootstrap (idempotent); returns the open database and the secrets."""
+    state.ensure_state_dir(settings)
+    setup_logging(settings.log_dir, SERVICES, level=settings.log_level,
+                  console=settings.log_to_console)
+    secrets = state.load_or_create_secrets(settings)
+    database = apps.open_database(settings)
+    with console.status("migrating the database"):
+        await apps.migrate_all(database)
+    console.print(f"[green]✓[/] database migrated ({settings.database_url.split('://')[0]})")
+    with console.status("bootstrapping identity"):
+        await bootstrap(apps.identity_deps(settings, database),
+                        admin_password=secrets["admin_password"],
+                        service_password=secrets["service_password"])
+    clouds = state.write_clouds_yaml(settings, secrets["admin_password"])
+    console.print(f"[green]✓[/] identity bootstrapped; credentials in {clouds}")
+    return database, secrets
+
+
+async def run_all_in_one(settings: Settings, console: Console) -> None:
+    database, _ = await prepare(settings, console)
+    ident = apps.identity_deps(settings, database)
+    app = apps.all_in_one_app(settings, ident)
+    runner = ServiceRunner(ServiceIdentity("nimbus-api", host=settings.host_name, topic=None),
+                           heartbeat=DbHeartbeat(database.factory))
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
+                            access_log=False, loop="uvloop", http="httptools",
+                            lifespan="off", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    await runner.start()
+    serve = asyncio.create_task(server.serve(), name="uvicorn")
+    while not server.started and not serve.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        clouds = settings.state_dir.resolve() / "clouds.yaml"
+        console.print(f"[bold green]Nimbus is ready[/] at {settings.base_url}  —  "
+                      f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus")
+        LOG.info("all-in-one ready at %s", settings.base_url)
+    try:
+        await serve
+    finally:
+        await runner.stop()
+        await database.aclose()
+        console.print("Nimbus stopped.")

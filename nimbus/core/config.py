@@ -1,0 +1,115 @@
+"""One settings model for every service: a TOML file plus `NIMBUS_*` environment variables.
+
+Precedence, highest first: environment (`NIMBUS_PORT`, `NIMBUS_DATABASE__CONNECTION`, ...),
+the TOML file (`NIMBUS_CONFIG`, else `<state_dir>/nimbus.toml` if it exists), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_STATE_DIR = Path(".nimbus")
+
+
+class DatabaseSettings(BaseModel):
+    # None means SQLite in the state directory.
+    connection: str | None = None
+    echo: bool = False
+
+
+class IdentitySettings(BaseModel):
+    token_expiration: int = 3600
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    # How long a remote validator trusts a validation it got from identity.
+    validation_cache_seconds: float = 30.0
+    # Service account other services use for their REST calls and remote validation.
+    service_user: str = "nimbus-service"
+    service_password: str | None = None
+    max_password_length: int = 4096
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NIMBUS_", env_nested_delimiter="__", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    state_dir: Path = DEFAULT_STATE_DIR
+    # Where clients reach the API; defaults to http://host:port.
+    public_url: str | None = None
+    # Where a non-identity process finds identity (multi-node); defaults to the public URL.
+    identity_url: str | None = None
+    region: str = "RegionOne"
+    transport_url: str = "memory://"
+    database: DatabaseSettings = DatabaseSettings()
+    identity: IdentitySettings = IdentitySettings()
+    policy_file: Path | None = None
+    # The name this machine's services register under (os-services "host").
+    host_name: str = Field(default_factory=lambda: __import__("socket").gethostname())
+    log_level: str = "INFO"
+    log_to_console: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def identity_base_url(self) -> str:
+        return (self.identity_url or f"{self.base_url}/identity").rstrip("/")
+
+    @property
+    def database_url(self) -> str:
+        if self.database.connection:
+            return self.database.connection
+        return f"sqlite+aiosqlite:///{self.state_dir.resolve() / 'nimbus.sqlite'}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def token_key_dir(self) -> Path:
+        return self.state_dir / "fernet-keys"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the TOML file named by NIMBUS_CONFIG, or <state_dir>/nimbus.toml."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("NIMBUS_CONFIG")
+        if path is None:
+            state = Path(os.environ.get("NIMBUS_STATE_DIR", str(DEFAULT_STATE_DIR)))
+            candidate = state / "nimbus.toml"
+            path = str(candidate) if candidate.exists() else None
+        if path is None:
+            return {}
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

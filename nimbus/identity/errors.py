@@ -1,0 +1,78 @@
+"""Identity's errors, rendered as Keystone's `{"error": {"code", "title", "message"}}`.
+
+    NotFound -> DomainNotFound, ProjectNotFound, UserNotFound, GroupNotFound, RoleNotFound,
+                RegionNotFound, ServiceNotFound, EndpointNotFound, CredentialNotFound,
+                ApplicationCredentialNotFound, TokenNotFound, ImpliedRoleNotFound,
+                RoleAssignmentNotFound
+    Conflict -> DuplicateEntry
+    Unauthorized -> AuthFailed
+    BadRequest -> ValidationError
+"""
+
+from __future__ import annotations
+
+from nimbus.core import errors
+
+
+class ValidationError(errors.BadRequest):
+    template = "{detail}"
+
+
+class AuthFailed(errors.Unauthorized):
+    template = "The request you have made requires authentication."
+
+
+class DuplicateEntry(errors.Conflict):
+    template = "Conflict occurred attempting to store {kind} - Duplicate entry found with {field} {value}."
+
+
+class DomainNotFound(errors.NotFound):
+    template = "Could not find domain: {domain_id}."
+
+
+class ProjectNotFound(errors.NotFound):
+    template = "Could not find project: {project_id}."
+
+
+class UserNotFound(errors.NotFound):
+    template = "Could not find user: {user_id}."
+
+
+class GroupNotFound(errors.NotFound):
+    template = "Could not find group: {group_id}."
+
+
+class RoleNotFound(errors.NotFound):
+    template = "Could not find role: {role_id}."
+
+
+class ImpliedRoleNotFound(errors.NotFound):
+    template = "{prior_role_id} does not imply {implied_role_id}."
+
+
+class RoleAssignmentNotFound(errors.NotFound):
+    template = "Could not find role assignment with role: {role_id}, user or group: {actor_id}, project, domain, or system: {target_id}."
+
+
+class RegionNotFound(errors.NotFound):
+    template = "Could not find region: {region_id}."
+
+
+class ServiceNotFound(errors.NotFound):
+    template = "Could not find service: {service_id}."
+
+
+class EndpointNotFound(errors.NotFound):
+    template = "Could not find endpoint: {endpoint_id}."
+
+
+class CredentialNotFound(errors.NotFound):
+    template = "Could not find credential: {credential_id}."
+
+
+class ApplicationCredentialNotFound(errors.NotFound):
+    template = "Could not find Application Credential: {app_cred_id}."
+
+
+class TokenNotFound(errors.NotFound):
+    template = "Failed to validate token"

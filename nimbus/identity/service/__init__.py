@@ -1,0 +1,1 @@
+"""Identity's service layer: policy, business rules and the database, one module per area."""
