@@ -82,14 +82,8 @@ class Scope(_Model):
 
 class Auth(_Model):
     identity: Identity
-    # Keystone also accepts the string "unscoped".
+    # "unscoped" asks for an unscoped token even when the user has a default project.
     scope: Scope | Literal["unscoped"] | None = None
-
-    @model_validator(mode="after")
-    def _normalise_scope(self) -> Auth:
-        if self.scope == "unscoped":
-            self.scope = None
-        return self
 
 
 class AuthRequest(_Model):

@@ -190,6 +190,8 @@ async def _check_app_cred(session: AsyncSession, ref: Any) -> tuple[ApplicationC
 
 async def _resolve_scope(session: AsyncSession, request: AuthRequest, user: UserRow,
                          app_cred: ApplicationCredentialRow | None) -> dict[str, Any]:
+    if request.auth.scope == "unscoped":
+        return {}
     scope = request.auth.scope if isinstance(request.auth.scope, Scope) else None
     if app_cred is not None:
         if scope is not None and scope.project is not None:
