@@ -34,7 +34,6 @@ from nimbus.core.context import (
     request_id_var,
 )
 
-LOG = logging.getLogger(__name__)
 
 ErrorRenderer = Callable[[errors.NimbusError], Response]
 PublicPredicate = Callable[[str, str], bool]
@@ -81,8 +80,9 @@ def glance_error_body(exc: errors.NimbusError) -> Response:
 class RequestIdMiddleware:
     """Assigns a request id, adopts a global one, sets both for logging, echoes the header."""
 
-    def __init__(self, app: ASGIApp, extra_header: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, log: logging.Logger, extra_header: str | None = None) -> None:
         self.app = app
+        self.log = log
         self.extra_header = extra_header.lower().encode() if extra_header else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -111,9 +111,41 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-        LOG.info('%s "%s %s" status: %s time: %.4f', scope.get("client", ("-",))[0],
+        self.log.info('%s "%s %s" status: %s time: %.4f', scope.get("client", ("-",))[0],
                  scope["method"], scope.get("root_path", "") + scope["path"],
                  status_holder[0] if status_holder else "-", time.monotonic() - started)
+
+
+class UnexpectedErrorMiddleware:
+    """Any exception no handler knows: logged with the request id, a generic 500 to the client.
+
+    Starlette's own server-error handler re-raises after answering; this one does not, so a
+    bug costs one request and never leaks a traceback.
+    """
+
+    def __init__(self, app: ASGIApp, render_error: ErrorRenderer, log: logging.Logger) -> None:
+        self.app = app
+        self.render_error = render_error
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            self.log.exception("unexpected error")
+            if not started:
+                await self.render_error(errors.NimbusError())(scope, receive, send)
 
 
 class AuthMiddleware:
@@ -225,15 +257,11 @@ def create_app(*, service: str, render_error: ErrorRenderer, validator: TokenVal
             response.headers.update(exc.headers)
         return response
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error")
-        return render_error(errors.NimbusError())
-
+    app.add_middleware(UnexpectedErrorMiddleware, render_error=render_error, log=log)
     if validator is not None:
         app.add_middleware(AuthMiddleware, validator=validator, is_public=is_public,
                            render_error=render_error, www_authenticate=www_authenticate)
-    app.add_middleware(RequestIdMiddleware, extra_header=extra_request_id_header)
+    app.add_middleware(RequestIdMiddleware, log=log, extra_header=extra_request_id_header)
     return app
 
 
