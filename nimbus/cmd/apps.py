@@ -6,13 +6,14 @@ import dataclasses
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from nimbus.core import db, errors
 from nimbus.core.config import Settings
-from nimbus.core.http import ErrorRenderer, create_app, nova_error_body, neutron_error_body, glance_error_body
+from nimbus.core.http import ErrorRenderer, create_app, glance_error_body, neutron_error_body, nova_error_body
 from nimbus.core.policy import Enforcer
 from nimbus.core.service import MIGRATIONS as CORE_MIGRATIONS
 from nimbus.core.tokens import KeyRepository
@@ -35,7 +36,7 @@ NOT_BUILT: dict[str, tuple[str, ErrorRenderer]] = {
 
 @dataclasses.dataclass
 class Database:
-    engine: db.AsyncEngine
+    engine: AsyncEngine
     factory: db.SessionFactory
 
     async def aclose(self) -> None:

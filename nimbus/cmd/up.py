@@ -49,8 +49,9 @@ async def run_all_in_one(settings: Settings, console: Console) -> None:
                             lifespan="off", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     await runner.start()
-    serve = asyncio.create_task(server.serve(), name="uvicorn")
-    while not server.started and not serve.done():
+    serve = runner.tasks.start(server.serve(), name="http")
+    # uvicorn offers a flag, not an event, for "listening".
+    while not server.started and not serve.done():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     if server.started:
         clouds = settings.state_dir.resolve() / "clouds.yaml"
@@ -58,7 +59,7 @@ async def run_all_in_one(settings: Settings, console: Console) -> None:
                       f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus")
         LOG.info("all-in-one ready at %s", settings.base_url)
     try:
-        await serve
+        await asyncio.shield(serve)
     finally:
         await runner.stop()
         await database.aclose()

@@ -134,7 +134,7 @@ async def _find_project(session: AsyncSession, ref: ProjectRef) -> ProjectRow:
 async def authenticate(deps: IdentityDeps, request: AuthRequest) -> tuple[str, ValidatedToken]:
     """Check the credentials, pick the scope, issue a token. 401 on any mismatch."""
     ident = request.auth.identity
-    methods = ident.methods
+    methods: list[str] = list(ident.methods)
     expires_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(
         seconds=deps.settings.identity.token_expiration)
     audit_ids: tuple[str, ...] = (tokens.new_audit_id(),)
