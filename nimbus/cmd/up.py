@@ -56,7 +56,7 @@ async def run_all_in_one(settings: Settings, console: Console) -> None:
     if server.started:
         clouds = settings.state_dir.resolve() / "clouds.yaml"
         console.print(f"[bold green]Nimbus is ready[/] at {settings.base_url}  —  "
-                      f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus")
+                      f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus", soft_wrap=True)
         LOG.info("all-in-one ready at %s", settings.base_url)
     try:
         await asyncio.shield(serve)

@@ -34,7 +34,6 @@ from nimbus.core.context import (
     request_id_var,
 )
 
-
 ErrorRenderer = Callable[[errors.NimbusError], Response]
 PublicPredicate = Callable[[str, str], bool]
 
