@@ -204,7 +204,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 # --- request context dependency ------------------------------------------------------------
 
-def get_context(request: Request) -> RequestContext:
+# Dependencies are async on purpose: FastAPI runs plain `def` dependencies in a thread pool,
+# which costs more than the whole token validation.
+async def get_context(request: Request) -> RequestContext:
     ctx = getattr(request.state, "context", None)
     if ctx is None:
         raise errors.Unauthorized()
@@ -212,7 +214,7 @@ def get_context(request: Request) -> RequestContext:
     return ctx
 
 
-def get_optional_context(request: Request) -> RequestContext | None:
+async def get_optional_context(request: Request) -> RequestContext | None:
     ctx = getattr(request.state, "context", None)
     return ctx if isinstance(ctx, RequestContext) else None
 

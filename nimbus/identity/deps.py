@@ -43,7 +43,7 @@ class IdentityDeps:
             yield session
 
 
-def get_deps(request: Request) -> IdentityDeps:
+async def get_deps(request: Request) -> IdentityDeps:
     deps = request.app.state.identity
     assert isinstance(deps, IdentityDeps)
     return deps

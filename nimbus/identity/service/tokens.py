@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +68,7 @@ class _Cache:
         self.tokens: dict[str, ValidatedToken] = {}
         self.catalog: Any = None
         self.events: list[Any] | None = None
+        self.bodies: dict[tuple[str, bool], bytes] = {}
 
     def for_generation(self, generation: int) -> _Cache:
         if generation != self.generation:
@@ -74,6 +76,7 @@ class _Cache:
             self.tokens.clear()
             self.catalog = None
             self.events = None
+            self.bodies.clear()
         return self
 
 
@@ -310,6 +313,20 @@ async def token_body(deps: IdentityDeps, validated: ValidatedToken, *,
     if validated.app_cred is not None:
         body["application_credential"] = validated.app_cred
     return {"token": body}
+
+
+async def token_body_json(deps: IdentityDeps, validated: ValidatedToken, token: str, *,
+                          include_catalog: bool) -> bytes:
+    """The token body as JSON, rendered once per token and identity generation."""
+    cache = _cache(deps)
+    key = (token, include_catalog)
+    body = cache.bodies.get(key)
+    if body is None:
+        body = orjson.dumps(await token_body(deps, validated, include_catalog=include_catalog))
+        if len(cache.bodies) > 50_000:
+            cache.bodies.clear()
+        cache.bodies[key] = body
+    return body
 
 
 async def revoke(deps: IdentityDeps, validated: ValidatedToken) -> None:
