@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run OpenStack's Tempest against a running Nimbus (`make up`), in its own venv.
+#
+#   tools/tempest/run.sh [identity|image|...] [extra `tempest run` arguments]
+#
+# NIMBUS_PORT and NIMBUS_STATE_DIR say which cloud (as for `make up`). Tests that need
+# something Nimbus does not offer are listed, with the reason, in tools/tempest/<api>-exclude.txt.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+api=${1:-identity}
+shift || true
+
+port=${NIMBUS_PORT:-8080}
+state=$(realpath "${NIMBUS_STATE_DIR:-.nimbus}")
+url="http://127.0.0.1:$port"
+venv=$root/.venv-tempest
+workspace=$state/tempest
+
+if [ ! -x "$venv/bin/tempest" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "tempest==$(cat tools/tempest/VERSION)"
+fi
+curl -fsS "$url/identity/v3" >/dev/null || { echo "no cloud answers at $url: run make up" >&2; exit 1; }
+admin_password=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_password"])' \
+    "$state/secrets.json")
+
+[ -d "$workspace" ] || "$venv/bin/tempest" init "$workspace" >/dev/null
+sed -e "s|@URL@|$url|g" -e "s|@ADMIN_PASSWORD@|$admin_password|g" -e "s|@LOG_DIR@|$workspace/logs|g" \
+    tools/tempest/tempest.conf.in >"$workspace/etc/tempest.conf"
+
+exclude=$root/tools/tempest/$api-exclude.txt
+args=(--regex "^tempest\.api\.$api\.")
+[ -f "$exclude" ] && args+=(--exclude-list "$exclude")
+cd "$workspace"
+exec "$venv/bin/tempest" run --concurrency "${TEMPEST_CONCURRENCY:-2}" "${args[@]}" "$@"
