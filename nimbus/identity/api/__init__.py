@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from nimbus.core.auth import TokenValidator
 from nimbus.core.http import create_app, keystone_error_body
@@ -37,4 +38,8 @@ def build_app(deps: IdentityDeps, validator: TokenValidator) -> FastAPI:
     for module in (versions, auth, domains, projects, users, groups, roles, assignments,
                    catalog, app_creds, credentials):
         app.include_router(module.router)
+    # Every API request in a multi-node cloud validates a token here: first in the route list,
+    # so that matching does not walk every included router. Starlette answers HEAD (Keystone's
+    # "check token") with the same route, minus the body.
+    app.router.routes.insert(0, Route("/v3/auth/tokens", auth.validate_token, methods=["GET"]))
     return app

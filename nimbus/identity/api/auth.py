@@ -49,10 +49,6 @@ async def validate_token(request: Request) -> Response:
     return Response(body, media_type="application/json", headers={"X-Subject-Token": subject or ""})
 
 
-# Starlette answers HEAD (Keystone's "check token") with the same route, minus the body.
-router.add_route(f"{router.prefix}/tokens", validate_token, methods=["GET"])
-
-
 @router.delete("/tokens", status_code=204)
 async def revoke_token(deps: Deps, ctx: Ctx,
                        x_subject_token: str | None = Header(default=None)) -> Response:
