@@ -19,6 +19,7 @@ from nimbus.core import db
 MIGRATIONS = {
     "core": ("nimbus.core.service", "nimbus/core/migrations"),
     "identity": ("nimbus.identity.models", "nimbus/identity/migrations"),
+    "compute": ("nimbus.compute.models", "nimbus/compute/migrations"),
 }
 
 

@@ -11,22 +11,27 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from nimbus.compute import bootstrap as compute_bootstrap
+from nimbus.compute import policy as compute_policy
+from nimbus.compute.api import build_app as build_compute_app
+from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db, errors
 from nimbus.core.config import Settings
 from nimbus.core.http import ErrorRenderer, create_app, glance_error_body, neutron_error_body, nova_error_body
 from nimbus.core.policy import Enforcer
 from nimbus.core.service import MIGRATIONS as CORE_MIGRATIONS
 from nimbus.core.tokens import KeyRepository
+from nimbus.identity import bootstrap as identity_bootstrap
 from nimbus.identity import policy as identity_policy
 from nimbus.identity.api import build_app as build_identity_app
 from nimbus.identity.deps import IdentityDeps
 from nimbus.identity.validator import LocalTokenValidator
 
 IDENTITY_MIGRATIONS = Path(__file__).resolve().parent.parent / "identity" / "migrations"
+COMPUTE_MIGRATIONS = Path(__file__).resolve().parent.parent / "compute" / "migrations"
 
 # The services of ARCHITECTURE.md whose issues have not landed yet: prefix, error shape.
 NOT_BUILT: dict[str, tuple[str, ErrorRenderer]] = {
-    "compute": ("/compute", nova_error_body),
     "placement": ("/placement", nova_error_body),
     "image": ("/image", glance_error_body),
     "network": ("/network", neutron_error_body),
@@ -51,12 +56,18 @@ def open_database(settings: Settings) -> Database:
 async def migrate_all(database: Database) -> None:
     await db.migrate(database.engine, CORE_MIGRATIONS, "core")
     await db.migrate(database.engine, IDENTITY_MIGRATIONS, "identity")
+    await db.migrate(database.engine, COMPUTE_MIGRATIONS, "compute")
 
 
 def identity_deps(settings: Settings, database: Database) -> IdentityDeps:
     return IdentityDeps(settings=settings, db=database.factory,
                         keys=KeyRepository(settings.token_key_dir),
                         policy=Enforcer(identity_policy.DEFAULTS, settings.policy_file))
+
+
+def compute_deps(settings: Settings, database: Database) -> ComputeDeps:
+    return ComputeDeps(settings=settings, db=database.factory,
+                       policy=Enforcer(compute_policy.DEFAULTS, settings.policy_file))
 
 
 def not_built_app(service: str, render_error: ErrorRenderer) -> FastAPI:
@@ -69,17 +80,40 @@ def not_built_app(service: str, render_error: ErrorRenderer) -> FastAPI:
     return app
 
 
-def all_in_one_app(settings: Settings, ident: IdentityDeps) -> Starlette:
+@dataclasses.dataclass
+class Services:
+    """Each built service's collaborators, for the all-in-one process and the tests."""
+
+    identity: IdentityDeps
+    compute: ComputeDeps
+
+
+def services(settings: Settings, database: Database) -> Services:
+    return Services(identity=identity_deps(settings, database),
+                    compute=compute_deps(settings, database))
+
+
+async def bootstrap_all(built: Services, *, admin_password: str, service_password: str) -> None:
+    """Idempotent: what a new cloud needs before its first request."""
+    await identity_bootstrap.bootstrap(built.identity, admin_password=admin_password,
+                                       service_password=service_password)
+    await compute_bootstrap.bootstrap(built.compute)
+
+
+def all_in_one_app(built: Services) -> Starlette:
     """Every service's API under its prefix on one port."""
-    identity_app = build_identity_app(ident, LocalTokenValidator(ident))
-    routes: list[Route | Mount] = [Mount("/identity", app=identity_app)]
+    validator = LocalTokenValidator(built.identity)
+    mounted: dict[str, Mount] = {
+        "identity": Mount("/identity", app=build_identity_app(built.identity, validator)),
+        "compute": Mount("/compute", app=build_compute_app(built.compute, validator)),
+    }
     for service, (prefix, renderer) in NOT_BUILT.items():
-        routes.append(Mount(prefix, app=not_built_app(service, renderer)))
+        mounted[service] = Mount(prefix, app=not_built_app(service, renderer))
+    routes: list[Route | Mount] = list(mounted.values())
 
     async def root(request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")
-        return JSONResponse({"services": {
-            "identity": f"{base}/identity", **{s: f"{base}{p}" for s, (p, _) in NOT_BUILT.items()}}})
+        return JSONResponse({"services": {name: f"{base}{m.path}" for name, m in mounted.items()}})
 
     routes.append(Route("/", root))
     return Starlette(routes=routes)

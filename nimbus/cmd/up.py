@@ -12,7 +12,6 @@ from nimbus.cmd import apps, state
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
 from nimbus.core.service import DbHeartbeat, ServiceIdentity, ServiceRunner
-from nimbus.identity.bootstrap import bootstrap
 
 LOG = logging.getLogger("nimbus.cmd")
 
@@ -29,19 +28,18 @@ async def prepare(settings: Settings, console: Console) -> tuple[apps.Database, 
     with console.status("migrating the database"):
         await apps.migrate_all(database)
     console.print(f"[green]✓[/] database migrated ({settings.database_url.split('://')[0]})")
-    with console.status("bootstrapping identity"):
-        await bootstrap(apps.identity_deps(settings, database),
-                        admin_password=secrets["admin_password"],
-                        service_password=secrets["service_password"])
+    with console.status("bootstrapping: domain, admin, roles, catalog, flavors"):
+        await apps.bootstrap_all(apps.services(settings, database),
+                                 admin_password=secrets["admin_password"],
+                                 service_password=secrets["service_password"])
     clouds = state.write_clouds_yaml(settings, secrets["admin_password"])
-    console.print(f"[green]✓[/] identity bootstrapped; credentials in {clouds}")
+    console.print(f"[green]✓[/] bootstrapped; credentials in {clouds}")
     return database, secrets
 
 
 async def run_all_in_one(settings: Settings, console: Console) -> None:
     database, _ = await prepare(settings, console)
-    ident = apps.identity_deps(settings, database)
-    app = apps.all_in_one_app(settings, ident)
+    app = apps.all_in_one_app(apps.services(settings, database))
     runner = ServiceRunner(ServiceIdentity("nimbus-api", host=settings.host_name, topic=None),
                            heartbeat=DbHeartbeat(database.factory))
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,

@@ -15,7 +15,6 @@ import pytest
 
 from nimbus.cmd import apps
 from nimbus.core.config import DatabaseSettings, IdentitySettings, Settings
-from nimbus.identity.bootstrap import bootstrap
 from nimbus.identity.deps import IdentityDeps
 from tests.dbs import backends, scratch_database
 
@@ -28,6 +27,7 @@ class Cloud:
     client: httpx.AsyncClient
     identity: IdentityDeps
     backend: str
+    services: apps.Services
 
     async def token(self, username: str = "admin", password: str = ADMIN_PASSWORD,
                     project: str | None = "admin", **scope: Any) -> str:
@@ -56,10 +56,11 @@ async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         settings.state_dir.mkdir()
         database = apps.open_database(settings)
         await apps.migrate_all(database)
-        ident = apps.identity_deps(settings, database)
-        await bootstrap(ident, admin_password=ADMIN_PASSWORD, service_password="service-pw")
-        app = apps.all_in_one_app(settings, ident)
+        built = apps.services(settings, database)
+        await apps.bootstrap_all(built, admin_password=ADMIN_PASSWORD, service_password="service-pw")
+        app = apps.all_in_one_app(built)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url=BASE_URL) as client:
-            yield Cloud(client=client, identity=ident, backend=backend)
+            yield Cloud(client=client, identity=built.identity, backend=backend,
+                        services=built)
         await database.aclose()

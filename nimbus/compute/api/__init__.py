@@ -1,0 +1,27 @@
+"""Nova v2.1 as an ASGI app: `build_app(deps, validator)`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from nimbus.compute.api import flavors, keypairs, versions
+from nimbus.compute.api.versioning import MicroversionHeaders
+from nimbus.compute.deps import ComputeDeps
+from nimbus.core.auth import TokenValidator
+from nimbus.core.http import create_app, nova_error_body
+
+_PUBLIC_PATHS = {"/", "/v2.1", "/v2.1/"}
+
+
+def _is_public(method: str, path: str) -> bool:
+    return method in ("GET", "HEAD") and path in _PUBLIC_PATHS
+
+
+def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
+    app = create_app(service="compute", render_error=nova_error_body, validator=validator,
+                     is_public=_is_public)
+    app.state.compute = deps
+    app.add_middleware(MicroversionHeaders)
+    for module in (versions, flavors, keypairs):
+        app.include_router(module.router)
+    return app

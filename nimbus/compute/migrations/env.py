@@ -1,0 +1,4 @@
+from nimbus.compute.models import Base
+from nimbus.core.db import env_main
+
+env_main(Base.metadata)

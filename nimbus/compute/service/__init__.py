@@ -1,0 +1,1 @@
+"""Compute's service layer: policy, business rules, the database; routers call these."""
