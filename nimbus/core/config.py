@@ -38,6 +38,36 @@ class IdentitySettings(BaseModel):
     max_password_length: int = 4096
 
 
+class ComputeQuotaSettings(BaseModel):
+    """Nova's default per-project limits; -1 is unlimited."""
+
+    instances: int = 10
+    cores: int = 20
+    ram: int = 51200
+    key_pairs: int = 100
+    metadata_items: int = 128
+    server_groups: int = 10
+    server_group_members: int = 10
+
+
+class ComputeSettings(BaseModel):
+    # The hypervisor driver of this host's agent: "fake" or "qemu".
+    driver: str = "fake"
+    # Builds tried on this many hosts (the first plus alternates) before ERROR.
+    max_attempts: int = Field(default=3, ge=1)
+    enabled_filters: list[str] = Field(default_factory=lambda: [
+        "compute", "availability_zone", "image_properties", "server_group_affinity",
+        "server_group_anti_affinity", "same_host", "different_host"])
+    weighers: list[str] = Field(default_factory=lambda: ["ram", "cpu", "disk", "server_group_soft"])
+    # A service whose last heartbeat is older than this is down (os-services, ComputeFilter).
+    service_down_time: float = 60.0
+    heartbeat_interval: float = 10.0
+    # A build with no progress for this long is put in ERROR by the conductor's reconciliation.
+    build_timeout: float = 600.0
+    default_availability_zone: str = "nova"
+    quotas: ComputeQuotaSettings = ComputeQuotaSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NIMBUS_", env_nested_delimiter="__", extra="ignore")
@@ -53,6 +83,9 @@ class Settings(BaseSettings):
     transport_url: str = "memory://"
     database: DatabaseSettings = DatabaseSettings()
     identity: IdentitySettings = IdentitySettings()
+    compute: ComputeSettings = ComputeSettings()
+    # `nimbus up` runs this many fake-driver compute hosts (fake-1, fake-2, ...).
+    fake_hosts: int = Field(default=1, ge=0, le=100)
     policy_file: Path | None = None
     # The name this machine's services register under (os-services "host").
     host_name: str = Field(default_factory=lambda: __import__("socket").gethostname())
