@@ -11,13 +11,12 @@ keystonemiddleware does.
 from __future__ import annotations
 
 import abc
-import asyncio
-import dataclasses
 import time
 
 import httpx
 
 from nimbus.core import errors
+from nimbus.core.clients.service_token import ServiceCredentials, ServiceTokenSource
 from nimbus.core.context import RequestContext
 
 
@@ -25,14 +24,6 @@ class TokenValidator(abc.ABC):
     @abc.abstractmethod
     async def validate(self, token: str) -> RequestContext:
         """The identity behind `token`; raises errors.Unauthorized if it is not valid now."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ServiceCredentials:
-    username: str
-    password: str
-    project_name: str = "service"
-    domain_id: str = "default"
 
 
 class RemoteTokenValidator(TokenValidator):
@@ -43,25 +34,7 @@ class RemoteTokenValidator(TokenValidator):
         self.client = client
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, RequestContext]] = {}
-        self._service_token: tuple[float, str] | None = None
-        self._lock = asyncio.Lock()
-
-    async def _own_token(self) -> str:
-        async with self._lock:
-            if self._service_token and self._service_token[0] > time.monotonic():
-                return self._service_token[1]
-            body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-                "name": self.credentials.username, "password": self.credentials.password,
-                "domain": {"id": self.credentials.domain_id}}}},
-                "scope": {"project": {"name": self.credentials.project_name,
-                                      "domain": {"id": self.credentials.domain_id}}}}}
-            resp = await self.client.post(f"{self.identity_url}/v3/auth/tokens", json=body,
-                                          params={"nocatalog": "1"}, timeout=30)
-            if resp.status_code != 201:
-                raise errors.ServiceUnavailable("The service could not authenticate to identity.")
-            token = resp.headers["X-Subject-Token"]
-            self._service_token = (time.monotonic() + 600, token)
-            return token
+        self.service_token = ServiceTokenSource(identity_url, credentials, client)
 
     async def validate(self, token: str) -> RequestContext:
         now = time.monotonic()
@@ -70,7 +43,7 @@ class RemoteTokenValidator(TokenValidator):
             return hit[1]
         resp = await self.client.get(
             f"{self.identity_url}/v3/auth/tokens",
-            headers={"X-Auth-Token": await self._own_token(), "X-Subject-Token": token},
+            headers={"X-Auth-Token": await self.service_token.token(), "X-Subject-Token": token},
             params={"nocatalog": "1"}, timeout=30)
         if resp.status_code == 404 or resp.status_code == 401:
             raise errors.Unauthorized()

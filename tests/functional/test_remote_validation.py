@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from nimbus.core.auth import RemoteTokenValidator, ServiceCredentials
+from nimbus.core.auth import RemoteTokenValidator
+from nimbus.core.clients.service_token import ServiceCredentials
 from nimbus.core.http import Ctx, create_app, nova_error_body
 from tests.functional.conftest import BASE_URL, Cloud
 
