@@ -76,3 +76,29 @@ class ApplicationCredentialNotFound(errors.NotFound):
 
 class TokenNotFound(errors.NotFound):
     template = "Failed to validate token"
+
+# Roles, grants, catalog and credentials (Forbidden and BadRequest leaves).
+
+class InvalidImpliedRole(errors.Forbidden):
+    template = "{role_id} is not an acceptable implied role: {reason}."
+
+
+class DomainSpecificRoleMismatch(errors.Forbidden):
+    template = "Project {project_id} must be in the same domain as the role {role_id} being assigned."
+
+
+class ImmutableRole(errors.Forbidden):
+    template = "Unable to {action} immutable role {role_id}: remove its immutable option first."
+
+
+class RegionDeletionError(errors.Forbidden):
+    template = "Unable to delete region {region_id} because it or its child regions have associated endpoints."
+
+
+class CircularRegionHierarchy(errors.BadRequest):
+    template = "The specified parent region {parent_region_id} would create a circular region hierarchy."
+
+
+class AppCredRestricted(errors.Forbidden):
+    template = "Using method 'application_credential' is not allowed for managing additional {what}."
+
