@@ -68,6 +68,22 @@ class ComputeSettings(BaseModel):
     quotas: ComputeQuotaSettings = ComputeQuotaSettings()
 
 
+class ImageSettings(BaseModel):
+    # A key of nimbus.image.store.STORES; the filesystem store lives under <state_dir>/images.
+    store: str = "file"
+    # Glance's defaults: image_size_cap, and the per-image limits of its legacy quotas.
+    image_size_cap: int = Field(default=1 << 40, ge=0)
+    image_member_quota: int = 128
+    image_property_quota: int = 128
+    image_tag_quota: int = 128
+    # Per-project quotas (Glance's unified-limits names); a negative value means unlimited.
+    image_count_total: int = 1000
+    image_size_total: int = 1 << 40
+    image_stage_total: int = 1 << 40
+    limit_param_default: int = Field(default=25, ge=1)
+    api_limit_max: int = Field(default=1000, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NIMBUS_", env_nested_delimiter="__", extra="ignore")
@@ -83,6 +99,7 @@ class Settings(BaseSettings):
     transport_url: str = "memory://"
     database: DatabaseSettings = DatabaseSettings()
     identity: IdentitySettings = IdentitySettings()
+    image: ImageSettings = ImageSettings()
     compute: ComputeSettings = ComputeSettings()
     # `nimbus up` runs this many fake-driver compute hosts (fake-1, fake-2, ...).
     fake_hosts: int = Field(default=1, ge=0, le=100)
@@ -124,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def token_key_dir(self) -> Path:
         return self.state_dir / "fernet-keys"
+
+    @property
+    def image_dir(self) -> Path:
+        return self.state_dir / "images"
 
 
 class _TomlSource(PydanticBaseSettingsSource):

@@ -1,0 +1,1 @@
+"""Image's service layer: policy, visibility, business rules, the database and the store."""
