@@ -20,6 +20,7 @@ MIGRATIONS = {
     "core": ("nimbus.core.service", "nimbus/core/migrations"),
     "identity": ("nimbus.identity.models", "nimbus/identity/migrations"),
     "compute": ("nimbus.compute.models", "nimbus/compute/migrations"),
+    "image": ("nimbus.image.models", "nimbus/image/migrations"),
 }
 
 

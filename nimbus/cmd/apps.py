@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,7 +18,7 @@ from nimbus.compute.api import build_app as build_compute_app
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db, errors
 from nimbus.core.config import Settings
-from nimbus.core.http import ErrorRenderer, create_app, glance_error_body, neutron_error_body, nova_error_body
+from nimbus.core.http import ErrorRenderer, create_app, neutron_error_body, nova_error_body
 from nimbus.core.policy import Enforcer
 from nimbus.core.service import MIGRATIONS as CORE_MIGRATIONS
 from nimbus.core.tokens import KeyRepository
@@ -26,14 +27,18 @@ from nimbus.identity import policy as identity_policy
 from nimbus.identity.api import build_app as build_identity_app
 from nimbus.identity.deps import IdentityDeps
 from nimbus.identity.validator import LocalTokenValidator
+from nimbus.image import policy as image_policy
+from nimbus.image.api import build_app as build_image_app
+from nimbus.image.deps import ImageDeps
+from nimbus.image.store import STORES as IMAGE_STORES
 
 IDENTITY_MIGRATIONS = Path(__file__).resolve().parent.parent / "identity" / "migrations"
 COMPUTE_MIGRATIONS = Path(__file__).resolve().parent.parent / "compute" / "migrations"
+IMAGE_MIGRATIONS = Path(__file__).resolve().parent.parent / "image" / "migrations"
 
 # The services of ARCHITECTURE.md whose issues have not landed yet: prefix, error shape.
 NOT_BUILT: dict[str, tuple[str, ErrorRenderer]] = {
     "placement": ("/placement", nova_error_body),
-    "image": ("/image", glance_error_body),
     "network": ("/network", neutron_error_body),
     "volume": ("/volume", nova_error_body),
 }
@@ -57,6 +62,7 @@ async def migrate_all(database: Database) -> None:
     await db.migrate(database.engine, CORE_MIGRATIONS, "core")
     await db.migrate(database.engine, IDENTITY_MIGRATIONS, "identity")
     await db.migrate(database.engine, COMPUTE_MIGRATIONS, "compute")
+    await db.migrate(database.engine, IMAGE_MIGRATIONS, "image")
 
 
 def identity_deps(settings: Settings, database: Database) -> IdentityDeps:
@@ -68,6 +74,15 @@ def identity_deps(settings: Settings, database: Database) -> IdentityDeps:
 def compute_deps(settings: Settings, database: Database) -> ComputeDeps:
     return ComputeDeps(settings=settings, db=database.factory,
                        policy=Enforcer(compute_policy.DEFAULTS, settings.policy_file))
+
+
+def image_deps(settings: Settings, database: Database) -> ImageDeps:
+    return ImageDeps(settings=settings, db=database.factory,
+                     policy=Enforcer(image_policy.DEFAULTS, settings.policy_file),
+                     store=IMAGE_STORES[settings.image.store](settings.image_dir / "file"),
+                     staging=IMAGE_STORES["file"](settings.image_dir / "staging",
+                                                  store_id="os_glance_staging_store"),
+                     qemu_img=shutil.which("qemu-img"))
 
 
 def not_built_app(service: str, render_error: ErrorRenderer) -> FastAPI:
@@ -86,11 +101,13 @@ class Services:
 
     identity: IdentityDeps
     compute: ComputeDeps
+    image: ImageDeps
 
 
 def services(settings: Settings, database: Database) -> Services:
     return Services(identity=identity_deps(settings, database),
-                    compute=compute_deps(settings, database))
+                    compute=compute_deps(settings, database),
+                    image=image_deps(settings, database))
 
 
 async def bootstrap_all(built: Services, *, admin_password: str, service_password: str) -> None:
@@ -106,6 +123,7 @@ def all_in_one_app(built: Services) -> Starlette:
     mounted: dict[str, Mount] = {
         "identity": Mount("/identity", app=build_identity_app(built.identity, validator)),
         "compute": Mount("/compute", app=build_compute_app(built.compute, validator)),
+        "image": Mount("/image", app=build_image_app(built.image, validator)),
     }
     for service, (prefix, renderer) in NOT_BUILT.items():
         mounted[service] = Mount(prefix, app=not_built_app(service, renderer))
