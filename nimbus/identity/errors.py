@@ -77,6 +77,7 @@ class ApplicationCredentialNotFound(errors.NotFound):
 class TokenNotFound(errors.NotFound):
     template = "Failed to validate token"
 
+
 # Roles, grants, catalog and credentials (Forbidden and BadRequest leaves).
 
 class InvalidImpliedRole(errors.Forbidden):
@@ -102,3 +103,12 @@ class CircularRegionHierarchy(errors.BadRequest):
 class AppCredRestricted(errors.Forbidden):
     template = "Using method 'application_credential' is not allowed for managing additional {what}."
 
+
+# Projects, users and groups.
+
+class ProjectTagNotFound(errors.NotFound):
+    template = "Could not find project tag: {project_tag}."
+
+
+class UserNotInGroup(errors.NotFound):
+    template = "User '{user_id}' not found in group '{group_id}'."
