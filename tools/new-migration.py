@@ -21,6 +21,7 @@ MIGRATIONS = {
     "identity": ("nimbus.identity.models", "nimbus/identity/migrations"),
     "compute": ("nimbus.compute.models", "nimbus/compute/migrations"),
     "image": ("nimbus.image.models", "nimbus/image/migrations"),
+    "placement": ("nimbus.placement.models", "nimbus/placement/migrations"),
 }
 
 

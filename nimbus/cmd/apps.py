@@ -31,14 +31,17 @@ from nimbus.image import policy as image_policy
 from nimbus.image.api import build_app as build_image_app
 from nimbus.image.deps import ImageDeps
 from nimbus.image.store import STORES as IMAGE_STORES
+from nimbus.placement import policy as placement_policy
+from nimbus.placement.api import build_app as build_placement_app
+from nimbus.placement.deps import PlacementDeps
 
 IDENTITY_MIGRATIONS = Path(__file__).resolve().parent.parent / "identity" / "migrations"
 COMPUTE_MIGRATIONS = Path(__file__).resolve().parent.parent / "compute" / "migrations"
 IMAGE_MIGRATIONS = Path(__file__).resolve().parent.parent / "image" / "migrations"
+PLACEMENT_MIGRATIONS = Path(__file__).resolve().parent.parent / "placement" / "migrations"
 
 # The services of ARCHITECTURE.md whose issues have not landed yet: prefix, error shape.
 NOT_BUILT: dict[str, tuple[str, ErrorRenderer]] = {
-    "placement": ("/placement", nova_error_body),
     "network": ("/network", neutron_error_body),
     "volume": ("/volume", nova_error_body),
 }
@@ -63,6 +66,7 @@ async def migrate_all(database: Database) -> None:
     await db.migrate(database.engine, IDENTITY_MIGRATIONS, "identity")
     await db.migrate(database.engine, COMPUTE_MIGRATIONS, "compute")
     await db.migrate(database.engine, IMAGE_MIGRATIONS, "image")
+    await db.migrate(database.engine, PLACEMENT_MIGRATIONS, "placement")
 
 
 def identity_deps(settings: Settings, database: Database) -> IdentityDeps:
@@ -85,6 +89,11 @@ def image_deps(settings: Settings, database: Database) -> ImageDeps:
                      qemu_img=shutil.which("qemu-img"))
 
 
+def placement_deps(settings: Settings, database: Database) -> PlacementDeps:
+    return PlacementDeps(settings=settings, db=database.factory,
+                         policy=Enforcer(placement_policy.DEFAULTS, settings.policy_file))
+
+
 def not_built_app(service: str, render_error: ErrorRenderer) -> FastAPI:
     app = create_app(service=service, render_error=render_error, validator=None)
 
@@ -102,12 +111,14 @@ class Services:
     identity: IdentityDeps
     compute: ComputeDeps
     image: ImageDeps
+    placement: PlacementDeps
 
 
 def services(settings: Settings, database: Database) -> Services:
     return Services(identity=identity_deps(settings, database),
                     compute=compute_deps(settings, database),
-                    image=image_deps(settings, database))
+                    image=image_deps(settings, database),
+                    placement=placement_deps(settings, database))
 
 
 async def bootstrap_all(built: Services, *, admin_password: str, service_password: str) -> None:
@@ -124,6 +135,7 @@ def all_in_one_app(built: Services) -> Starlette:
         "identity": Mount("/identity", app=build_identity_app(built.identity, validator)),
         "compute": Mount("/compute", app=build_compute_app(built.compute, validator)),
         "image": Mount("/image", app=build_image_app(built.image, validator)),
+        "placement": Mount("/placement", app=build_placement_app(built.placement, validator)),
     }
     for service, (prefix, renderer) in NOT_BUILT.items():
         mounted[service] = Mount(prefix, app=not_built_app(service, renderer))
