@@ -6,6 +6,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -13,13 +14,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from nimbus.compute import bootstrap as compute_bootstrap
+from nimbus.compute import rpcapi
 from nimbus.compute import policy as compute_policy
 from nimbus.compute.api import build_app as build_compute_app
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db, errors
+from nimbus.core.clients.image import ImageClient
 from nimbus.core.config import Settings
 from nimbus.core.http import ErrorRenderer, create_app, neutron_error_body, nova_error_body
 from nimbus.core.policy import Enforcer
+from nimbus.core.rpc import Transport
 from nimbus.core.service import MIGRATIONS as CORE_MIGRATIONS
 from nimbus.core.tokens import KeyRepository
 from nimbus.identity import bootstrap as identity_bootstrap
@@ -75,9 +79,13 @@ def identity_deps(settings: Settings, database: Database) -> IdentityDeps:
                         policy=Enforcer(identity_policy.DEFAULTS, settings.policy_file))
 
 
-def compute_deps(settings: Settings, database: Database) -> ComputeDeps:
+def compute_deps(settings: Settings, database: Database, transport: Transport,
+                 http: httpx.AsyncClient) -> ComputeDeps:
     return ComputeDeps(settings=settings, db=database.factory,
-                       policy=Enforcer(compute_policy.DEFAULTS, settings.policy_file))
+                       policy=Enforcer(compute_policy.DEFAULTS, settings.policy_file),
+                       images=ImageClient(http, f"{settings.base_url}/image"),
+                       conductor=rpcapi.ConductorAPI(transport),
+                       agents=rpcapi.ComputeAgentAPI(transport))
 
 
 def image_deps(settings: Settings, database: Database) -> ImageDeps:
@@ -114,18 +122,22 @@ class Services:
     placement: PlacementDeps
 
 
-def services(settings: Settings, database: Database) -> Services:
+def services(settings: Settings, database: Database, transport: Transport,
+             http: httpx.AsyncClient) -> Services:
+    """`http` carries calls between services (the API's image lookups, say)."""
     return Services(identity=identity_deps(settings, database),
-                    compute=compute_deps(settings, database),
+                    compute=compute_deps(settings, database, transport, http),
                     image=image_deps(settings, database),
                     placement=placement_deps(settings, database))
 
 
-async def bootstrap_all(built: Services, *, admin_password: str, service_password: str) -> None:
+async def bootstrap_all(settings: Settings, database: Database, *, admin_password: str,
+                        service_password: str) -> None:
     """Idempotent: what a new cloud needs before its first request."""
-    await identity_bootstrap.bootstrap(built.identity, admin_password=admin_password,
+    await identity_bootstrap.bootstrap(identity_deps(settings, database),
+                                       admin_password=admin_password,
                                        service_password=service_password)
-    await compute_bootstrap.bootstrap(built.compute)
+    await compute_bootstrap.bootstrap(database.factory)
 
 
 def all_in_one_app(built: Services) -> Starlette:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import httpx
 import uvicorn
 from rich.console import Console
 
-from nimbus.cmd import apps, state
+from nimbus.cmd import apps, runtime, state
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
+from nimbus.core.rpc import transport_from_url
 from nimbus.core.service import DbHeartbeat, ServiceIdentity, ServiceRunner
 
 LOG = logging.getLogger("nimbus.cmd")
@@ -29,8 +31,7 @@ async def prepare(settings: Settings, console: Console) -> tuple[apps.Database, 
         await apps.migrate_all(database)
     console.print(f"[green]✓[/] database migrated ({settings.database_url.split('://')[0]})")
     with console.status("bootstrapping: domain, admin, roles, catalog, flavors"):
-        await apps.bootstrap_all(apps.services(settings, database),
-                                 admin_password=secrets["admin_password"],
+        await apps.bootstrap_all(settings, database, admin_password=secrets["admin_password"],
                                  service_password=secrets["service_password"])
     clouds = state.write_clouds_yaml(settings, secrets["admin_password"])
     console.print(f"[green]✓[/] bootstrapped; credentials in {clouds}")
@@ -38,27 +39,39 @@ async def prepare(settings: Settings, console: Console) -> tuple[apps.Database, 
 
 
 async def run_all_in_one(settings: Settings, console: Console) -> None:
-    database, _ = await prepare(settings, console)
-    app = apps.all_in_one_app(apps.services(settings, database))
-    runner = ServiceRunner(ServiceIdentity("nimbus-api", host=settings.host_name, topic=None),
-                           heartbeat=DbHeartbeat(database.factory))
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
-                            access_log=False, loop="uvloop", http="httptools",
-                            lifespan="off", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    await runner.start()
-    serve = runner.tasks.start(server.serve(), name="http")
-    # uvicorn offers a flag, not an event, for "listening".
-    while not server.started and not serve.done():  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
-    if server.started:
-        clouds = settings.state_dir.resolve() / "clouds.yaml"
-        console.print(f"[bold green]Nimbus is ready[/] at {settings.base_url}  —  "
-                      f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus", soft_wrap=True)
-        LOG.info("all-in-one ready at %s", settings.base_url)
-    try:
-        await asyncio.shield(serve)
-    finally:
-        await runner.stop()
-        await database.aclose()
-        console.print("Nimbus stopped.")
+    database, secrets = await prepare(settings, console)
+    transport = transport_from_url(settings.transport_url)
+    # Services call each other over loopback HTTP, as they would across machines.
+    async with httpx.AsyncClient() as http:
+        app = apps.all_in_one_app(apps.services(settings, database, transport, http))
+        runner = ServiceRunner(ServiceIdentity("nimbus-api", host=settings.host_name, topic=None),
+                               heartbeat=DbHeartbeat(database.factory))
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
+                                access_log=False, loop="uvloop", http="httptools",
+                                lifespan="off", timeout_graceful_shutdown=5)
+        server = uvicorn.Server(config)
+        await runner.start()
+        serve = runner.tasks.start(server.serve(), name="http")
+        # uvicorn offers a flag, not an event, for "listening".
+        while not server.started and not serve.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        compute = runtime.all_in_one(settings, database.factory, transport,
+                                     runtime.rest_clients(settings, http, secrets["service_password"]))
+        try:
+            if server.started:
+                with console.status(f"starting conductor, scheduler and {settings.fake_hosts} "
+                                    "fake compute hosts"):
+                    await compute.start()
+                console.print(f"[green]✓[/] compute: conductor, scheduler, "
+                              f"{len(compute.agents)} hosts ({', '.join(compute.agents)})")
+                clouds = settings.state_dir.resolve() / "clouds.yaml"
+                console.print(f"[bold green]Nimbus is ready[/] at {settings.base_url}  —  "
+                              f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus", soft_wrap=True)
+                LOG.info("all-in-one ready at %s", settings.base_url)
+            await asyncio.shield(serve)
+        finally:
+            await compute.stop()
+            await runner.stop()
+            await transport.aclose()
+            await database.aclose()
+            console.print("Nimbus stopped.")

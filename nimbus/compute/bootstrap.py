@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import FlavorRow
+from nimbus.core import db
 
 # flavorid, name, RAM MiB, disk GiB, vCPUs: DevStack's set, which docs and tutorials assume.
 DEFAULT_FLAVORS = [
@@ -19,9 +19,9 @@ DEFAULT_FLAVORS = [
 ]
 
 
-async def bootstrap(deps: ComputeDeps) -> None:
+async def bootstrap(factory: db.SessionFactory) -> None:
     """Idempotent: flavors that exist by name or id are left as they are."""
-    async with deps.write() as session:
+    async with db.transaction(factory) as session:
         rows = await session.execute(select(FlavorRow.flavorid, FlavorRow.name))
         taken = {value for row in rows for value in row}
         for flavorid, name, ram, disk, vcpus in DEFAULT_FLAVORS:

@@ -10,7 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nimbus.compute.rpcapi import ComputeAgentAPI, ConductorAPI
 from nimbus.core import db
+from nimbus.core.clients.image import ImageClient
 from nimbus.core.config import Settings
 from nimbus.core.policy import Enforcer
 
@@ -20,6 +22,9 @@ class ComputeDeps:
     settings: Settings
     db: db.SessionFactory
     policy: Enforcer
+    images: ImageClient
+    conductor: ConductorAPI
+    agents: ComputeAgentAPI
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

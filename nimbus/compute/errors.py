@@ -2,7 +2,11 @@
 
     BadRequest  -> InvalidInput, InvalidKeypair
     NotFound    -> FlavorNotFound, FlavorExtraSpecNotFound, FlavorAccessNotFound, KeypairNotFound
-    Conflict    -> FlavorExists, FlavorAccessExists, FlavorIsPublic, KeypairExists
+    NotFound    -> ServerNotFound, ServerGroupNotFound
+    Conflict    -> FlavorExists, FlavorAccessExists, FlavorIsPublic, KeypairExists,
+                   InstanceInvalidState, InstanceLocked
+    Forbidden   -> QuotaExceeded
+    NimbusError -> NoValidHost (500; recorded as a fault, never an HTTP answer)
 """
 
 from __future__ import annotations
@@ -48,3 +52,30 @@ class KeypairExists(errors.Conflict):
 
 class InvalidKeypair(errors.BadRequest):
     template = "Keypair data is invalid: {reason}"
+
+
+class ServerNotFound(errors.NotFound):
+    template = "Instance {server_id} could not be found."
+
+
+class InstanceInvalidState(errors.Conflict):
+    template = "Cannot '{action}' instance {server_id} while it is in {attr} {state}"
+
+
+class InstanceLocked(errors.Conflict):
+    template = "Instance {server_id} is locked"
+
+
+class QuotaExceeded(errors.Forbidden):
+    template = ("Quota exceeded for {resources}: Requested {requested}, but already used {used} "
+                "of {allowed} {resources}")
+
+
+class NoValidHost(errors.NimbusError):
+    """Scheduling found no host; travels over RPC to the conductor, which records a fault."""
+
+    status, template = 500, "No valid host was found. {reason}"
+
+
+class ServerGroupNotFound(errors.NotFound):
+    template = "Instance group {group_uuid} could not be found."

@@ -62,3 +62,161 @@ class KeypairRow(Base):
     public_key: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(String(16), default="ssh")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+
+
+class InstanceRow(Base):
+    """A server. Rows are soft-deleted (`deleted_at`), so `changes-since` can show deletions."""
+
+    __tablename__ = "compute_instances"
+    __table_args__ = (Index("ix_compute_instances_project_created", "project_id", "created_at"),
+                      Index("ix_compute_instances_host", "host"))
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255))
+    display_description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    image_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The flavor as it was at boot: later flavor edits or deletion do not change a server.
+    flavor: Mapped[dict[str, Any]] = mapped_column()
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer)
+    vm_state: Mapped[str] = mapped_column(String(32))
+    task_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    node: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    key_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    key_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    config_drive: Mapped[str] = mapped_column(String(255), default="")
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    locked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reservation_id: Mapped[str] = mapped_column(String(255))
+    launch_index: Mapped[int] = mapped_column(Integer, default=0)
+    access_ip_v4: Mapped[str | None] = mapped_column(String(39), nullable=True)
+    access_ip_v6: Mapped[str | None] = mapped_column(String(39), nullable=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    # What scheduling needs again on a retry or a move: hints, requested AZ and host,
+    # requested networks, image properties, hosts already tried.
+    request_spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    system_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class InstanceMetadataRow(Base):
+    __tablename__ = "compute_instance_metadata"
+    instance_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("compute_instances.uuid", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class InstanceTagRow(Base):
+    __tablename__ = "compute_instance_tags"
+    instance_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("compute_instances.uuid", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class InstanceActionRow(Base):
+    """One user-visible operation on a server (os-instance-actions)."""
+
+    __tablename__ = "compute_instance_actions"
+    __table_args__ = (Index("ix_compute_instance_actions_instance", "instance_uuid", "start_time"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    project_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    message: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+
+
+class InstanceActionEventRow(Base):
+    """One step of an action (compute__do_build_and_run_instance, ...), with where it ran."""
+
+    __tablename__ = "compute_instance_action_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("compute_instance_actions.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    result: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    traceback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class InstanceFaultRow(Base):
+    __tablename__ = "compute_instance_faults"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    code: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(String(255))
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+
+
+class ServerGroupRow(Base):
+    __tablename__ = "compute_server_groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    policy: Mapped[str] = mapped_column(String(32))
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+
+
+class ServerGroupMemberRow(Base):
+    __tablename__ = "compute_server_group_members"
+    group_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("compute_server_groups.id", ondelete="CASCADE"), primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class QuotaRow(Base):
+    """A per-project limit that differs from the configured default."""
+
+    __tablename__ = "compute_quotas"
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class ComputeNodeRow(Base):
+    """A hypervisor as os-hypervisors shows it; its uuid is its placement resource provider's."""
+
+    __tablename__ = "compute_nodes"
+    __table_args__ = (Index("uq_compute_nodes_host_node", "host", "hypervisor_hostname", unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    hypervisor_hostname: Mapped[str] = mapped_column(String(255))
+    hypervisor_type: Mapped[str] = mapped_column(String(255))
+    hypervisor_version: Mapped[int] = mapped_column(Integer)
+    host_ip: Mapped[str] = mapped_column(String(39))
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    local_gb: Mapped[int] = mapped_column(Integer)
+    vcpus_used: Mapped[int] = mapped_column(Integer, default=0)
+    memory_mb_used: Mapped[int] = mapped_column(Integer, default=0)
+    local_gb_used: Mapped[int] = mapped_column(Integer, default=0)
+    running_vms: Mapped[int] = mapped_column(Integer, default=0)
+    cpu_info: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

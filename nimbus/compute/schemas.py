@@ -115,3 +115,109 @@ class KeypairCreate(_Strict):
 
 class KeypairCreateRequest(_Strict):
     keypair: KeypairCreate
+
+
+# -- servers --------------------------------------------------------------------------------
+
+_TAG = re.compile(r"^[^,/]{1,60}$")
+
+
+class NetworkRequest(_Strict):
+    uuid: str | None = None
+    port: str | None = None
+    fixed_ip: str | None = None
+    tag: str | None = Field(default=None, max_length=60)
+
+
+class BlockDeviceMapping(_Strict):
+    boot_index: int | str | None = None
+    uuid: str | None = None
+    source_type: str | None = None
+    destination_type: str | None = None
+    volume_size: Count | None = None
+    delete_on_termination: bool = False
+    device_name: str | None = None
+    device_type: str | None = None
+    disk_bus: str | None = None
+    guest_format: str | None = None
+    no_device: bool | None = None
+    tag: str | None = None
+    volume_type: str | None = None
+
+
+class SecurityGroupRef(_Strict):
+    name: str = Field(min_length=1, max_length=255)
+
+
+class ServerCreate(_Strict):
+    name: str = Field(min_length=1, max_length=255)
+    imageRef: str | None = None
+    flavorRef: str | int
+    adminPass: str | None = None
+    metadata: dict[str, Annotated[str, Field(max_length=255)]] = Field(default_factory=dict)
+    networks: list[NetworkRequest] | str | None = None
+    key_name: str | None = Field(default=None, min_length=1, max_length=255)
+    user_data: str | None = Field(default=None, max_length=65535)
+    availability_zone: str | None = Field(default=None, min_length=1, max_length=255)
+    block_device_mapping_v2: list[BlockDeviceMapping] | None = None
+    config_drive: bool | str | None = None
+    min_count: Count = Field(default=1, ge=1)
+    max_count: Count | None = Field(default=None, ge=1)
+    return_reservation_id: bool = False
+    security_groups: list[SecurityGroupRef] | None = None
+    description: str | None = Field(default=None, max_length=255)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    accessIPv4: str | None = None
+    accessIPv6: str | None = None
+    disk_config: str | None = Field(default=None, alias="OS-DCF:diskConfig")
+    host: str | None = None
+    hypervisor_hostname: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not 1 <= len(key) <= 255:
+                raise ValueError("metadata keys are 1 to 255 characters")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        for tag in value or []:
+            if not _TAG.match(tag):
+                raise ValueError(f"invalid tag {tag!r}")
+        return value
+
+
+class SchedulerHints(BaseModel):
+    # Nova allows hints it does not know; they pass through to out-of-tree filters.
+    model_config = ConfigDict(extra="allow")
+    group: str | None = None
+    same_host: str | list[str] | None = None
+    different_host: str | list[str] | None = None
+
+
+class ServerCreateRequest(_Strict):
+    server: ServerCreate
+    scheduler_hints: SchedulerHints | None = Field(default=None, alias="OS-SCH-HNT:scheduler_hints")
+    scheduler_hints_new: SchedulerHints | None = Field(default=None, alias="os:scheduler_hints")
+
+
+class ServerUpdate(_Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=255)
+    accessIPv4: str | None = None
+    accessIPv6: str | None = None
+    disk_config: str | None = Field(default=None, alias="OS-DCF:diskConfig")
+
+
+class ServerUpdateRequest(_Strict):
+    server: ServerUpdate

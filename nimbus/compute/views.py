@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import Request
 
 from nimbus.compute.service.flavors import Flavor
+from nimbus.compute.service.instance_actions import Action
 from nimbus.compute.service.keypairs import Keypair
+from nimbus.compute.service.servers import Server, host_id
+from nimbus.compute.states import VmState, api_status
 from nimbus.core.http import service_url
 
 Version = tuple[int, int]
@@ -85,3 +89,146 @@ def keypair_shown(keypair: Keypair, version: Version) -> dict[str, Any]:
     if version >= (2, 2):
         body["type"] = keypair.type
     return {"keypair": body}
+
+
+# -- servers -------------------------------------------------------------------------------
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _launched(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+
+
+def server_links(request: Request, server_id: str) -> list[dict[str, str]]:
+    return _links(request, "servers", server_id)
+
+
+def server_brief(request: Request, server: Server) -> dict[str, Any]:
+    return {"id": server.row.uuid, "name": server.row.display_name,
+            "links": server_links(request, server.row.uuid)}
+
+
+def _flavor(request: Request, flavor: dict[str, Any], version: Version) -> dict[str, Any]:
+    if version < (2, 47):
+        return {"id": flavor["flavorid"], "links": [
+            {"rel": "bookmark", "href": f"{service_url(request)}/flavors/{flavor['flavorid']}"}]}
+    return {"vcpus": flavor["vcpus"], "ram": flavor["memory_mb"], "disk": flavor["root_gb"],
+            "ephemeral": flavor.get("ephemeral_gb", 0), "swap": flavor.get("swap", 0),
+            "original_name": flavor["name"], "extra_specs": flavor.get("extra_specs", {})}
+
+
+def _fault(server: Server, is_admin: bool) -> dict[str, Any] | None:
+    fault = server.fault
+    if fault is None or server.row.vm_state not in (VmState.ERROR, VmState.DELETED):
+        return None
+    body: dict[str, Any] = {"code": fault.code, "created": _iso(fault.created),
+                            "message": fault.message}
+    # Nova shows details of a 500 fault (a traceback) to admins only.
+    if fault.details and (is_admin or fault.code != 500):
+        body["details"] = fault.details
+    return body
+
+
+def server_detail(request: Request, server: Server, version: Version, *, is_admin: bool,
+                  host_status: str | None = None) -> dict[str, Any]:
+    row = server.row
+    status = api_status(row.vm_state, row.task_state)
+    body: dict[str, Any] = {
+        "id": row.uuid, "name": row.display_name, "status": status,
+        "tenant_id": row.project_id, "user_id": row.user_id, "metadata": server.metadata,
+        "hostId": host_id(row.project_id, row.host),
+        "image": {"id": row.image_ref, "links": [
+            {"rel": "bookmark", "href": f"{service_url(request)}/images/{row.image_ref}"}]}
+        if row.image_ref else "",
+        "flavor": _flavor(request, row.flavor, version),
+        "created": _iso(row.created_at), "updated": _iso(row.updated_at),
+        "addresses": {}, "accessIPv4": row.access_ip_v4 or "", "accessIPv6": row.access_ip_v6 or "",
+        "links": server_links(request, row.uuid), "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": row.availability_zone or "",
+        "config_drive": row.config_drive, "key_name": row.key_name,
+        "OS-SRV-USG:launched_at": _launched(row.launched_at),
+        "OS-SRV-USG:terminated_at": _launched(row.terminated_at),
+        "OS-EXT-STS:task_state": row.task_state, "OS-EXT-STS:vm_state": row.vm_state,
+        "OS-EXT-STS:power_state": row.power_state,
+        "os-extended-volumes:volumes_attached": [],
+    }
+    if status in ("BUILD", "ACTIVE"):
+        body["progress"] = row.progress if status == "BUILD" else 100
+    if is_admin:
+        body.update({"OS-EXT-SRV-ATTR:host": row.host,
+                     "OS-EXT-SRV-ATTR:hypervisor_hostname": row.node,
+                     "OS-EXT-SRV-ATTR:instance_name": f"instance-{row.uuid[:8]}"})
+        if version >= (2, 3):
+            body.update({"OS-EXT-SRV-ATTR:hostname": row.hostname,
+                         "OS-EXT-SRV-ATTR:reservation_id": row.reservation_id,
+                         "OS-EXT-SRV-ATTR:launch_index": row.launch_index,
+                         "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                         "OS-EXT-SRV-ATTR:user_data": row.user_data})
+    fault = _fault(server, is_admin)
+    if fault is not None:
+        body["fault"] = fault
+    if version >= (2, 9):
+        body["locked"] = row.locked
+    if version >= (2, 16) and host_status is not None:
+        body["host_status"] = host_status
+    if version >= (2, 19):
+        body["description"] = row.display_description
+    if version >= (2, 26):
+        body["tags"] = server.tags
+    if version >= (2, 63):
+        body["trusted_image_certificates"] = None
+    if version >= (2, 71):
+        body["server_groups"] = server.group_uuids
+    if version >= (2, 73):
+        body["locked_reason"] = row.locked_reason
+    return body
+
+
+def server_created(request: Request, server: Server, admin_pass: str) -> dict[str, Any]:
+    return {"server": {"id": server.row.uuid, "links": server_links(request, server.row.uuid),
+                       "OS-DCF:diskConfig": "MANUAL",
+                       "security_groups": [{"name": "default"}], "adminPass": admin_pass}}
+
+
+# -- instance actions ----------------------------------------------------------------------
+
+
+def _action_time(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+
+
+def instance_action(action: Action, version: Version) -> dict[str, Any]:
+    row = action.row
+    body: dict[str, Any] = {"action": row.action, "instance_uuid": row.instance_uuid,
+                            "message": row.message, "project_id": row.project_id,
+                            "request_id": row.request_id, "start_time": _action_time(row.start_time),
+                            "user_id": row.user_id}
+    if version >= (2, 58):
+        body["updated_at"] = _action_time(row.updated_at)
+    return body
+
+
+def instance_action_with_events(action: Action, version: Version, *, is_admin: bool,
+                                project_id: str) -> dict[str, Any]:
+    body = instance_action(action, version)
+    # Before 2.51 only admins saw events; tracebacks and hosts stay admin-only.
+    if not is_admin and version < (2, 51):
+        return body
+    events = []
+    for event in action.events:
+        item: dict[str, Any] = {"event": event.event, "start_time": _action_time(event.start_time),
+                                "finish_time": _action_time(event.finish_time),
+                                "result": event.result}
+        if is_admin:
+            item["traceback"] = event.traceback
+        if version >= (2, 62):
+            item["hostId"] = host_id(project_id, event.host)
+            if is_admin:
+                item["host"] = event.host or ""
+        events.append(item)
+    body["events"] = events
+    return body

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,14 +13,17 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nimbus.cmd import apps
+from nimbus.cmd import apps, runtime
 from nimbus.core.config import DatabaseSettings, IdentitySettings, Settings
+from nimbus.core.rpc import MemoryTransport
 from nimbus.identity.deps import IdentityDeps
 from tests.dbs import backends, scratch_database
 
 BASE_URL = "http://nimbus.test"
 ADMIN_PASSWORD = "admin-secret-pw"
+SERVICE_PASSWORD = "service-pw"
 
 
 @dataclasses.dataclass
@@ -28,6 +32,8 @@ class Cloud:
     identity: IdentityDeps
     backend: str
     services: apps.Services
+    transport: MemoryTransport
+    compute: runtime.ComputeRuntime | None = None
 
     async def token(self, username: str = "admin", password: str = ADMIN_PASSWORD,
                     project: str | None = "admin", **scope: Any) -> str:
@@ -46,21 +52,51 @@ class Cloud:
         return {"X-Auth-Token": await self.token()}
 
 
-@pytest.fixture(params=backends())
-async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
-    backend = request.param
+class LateApp:
+    """The all-in-one app, set once built: the services' own HTTP client must exist first."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        await self.app(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def running_cloud(backend: str, tmp_path: Path, *,
+                        fake_hosts: int = 0) -> AsyncIterator[Cloud]:
+    """The whole cloud in-process; with fake_hosts, also conductor, scheduler and agents."""
     async with scratch_database(backend, tmp_path) as url:
         settings = Settings(state_dir=tmp_path / "state", public_url=BASE_URL,
                             database=DatabaseSettings(connection=url),
-                            identity=IdentitySettings(bcrypt_rounds=4))
+                            identity=IdentitySettings(bcrypt_rounds=4), fake_hosts=fake_hosts)
         settings.state_dir.mkdir()
         database = apps.open_database(settings)
         await apps.migrate_all(database)
-        built = apps.services(settings, database)
-        await apps.bootstrap_all(built, admin_password=ADMIN_PASSWORD, service_password="service-pw")
-        app = apps.all_in_one_app(built)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+        await apps.bootstrap_all(settings, database, admin_password=ADMIN_PASSWORD,
+                                 service_password=SERVICE_PASSWORD)
+        transport = MemoryTransport()
+        late = LateApp()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=late),
                                      base_url=BASE_URL) as client:
-            yield Cloud(client=client, identity=built.identity, backend=backend,
-                        services=built)
+            built = apps.services(settings, database, transport, client)
+            late.app = apps.all_in_one_app(built)
+            compute = None
+            if fake_hosts:
+                compute = runtime.all_in_one(settings, database.factory, transport,
+                                             runtime.rest_clients(settings, client, SERVICE_PASSWORD))
+                await compute.start()
+            try:
+                yield Cloud(client=client, identity=built.identity, backend=backend,
+                            services=built, transport=transport, compute=compute)
+            finally:
+                if compute is not None:
+                    await compute.stop()
+                await transport.aclose()
         await database.aclose()
+
+
+@pytest.fixture(params=backends())
+async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
+    async with running_cloud(request.param, tmp_path) as running:
+        yield running

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from nimbus.compute.api import flavors, keypairs, versions
+from nimbus.compute.api import flavors, keypairs, server_actions, servers, versions
 from nimbus.compute.api.versioning import MicroversionHeaders
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core.auth import TokenValidator
@@ -22,6 +22,6 @@ def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
                      is_public=_is_public)
     app.state.compute = deps
     app.add_middleware(MicroversionHeaders)
-    for module in (versions, flavors, keypairs):
+    for module in (versions, flavors, keypairs, servers, server_actions):
         app.include_router(module.router)
     return app

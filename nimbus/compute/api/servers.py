@@ -1,0 +1,116 @@
+"""`/servers`: create (202), list and detail, show, update, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from nimbus.compute import views
+from nimbus.compute.api import params
+from nimbus.compute.api.versioning import Version
+from nimbus.compute.deps import Deps
+from nimbus.compute.schemas import ServerCreateRequest, ServerUpdateRequest
+from nimbus.compute.service import server_list, servers
+from nimbus.core import errors
+from nimbus.core.http import Ctx, OrjsonResponse
+
+router = APIRouter(prefix="/v2.1/servers")
+
+
+@router.post("", status_code=202)
+async def create_server(request: Request, body: ServerCreateRequest, deps: Deps, ctx: Ctx,
+                        version: Version) -> Response:
+    created = await servers.create_servers(deps, ctx, body, version)
+    if body.server.return_reservation_id:
+        return OrjsonResponse({"reservation_id": created.reservation_id}, status_code=202)
+    first = created.servers[0]
+    return OrjsonResponse(views.server_created(request, first, created.admin_pass), status_code=202,
+                          headers={"Location": views.server_links(request, first.row.uuid)[0]["href"]})
+
+
+def _time(name: str, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.BadRequest(f"Invalid filter field: {name}.") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (value or "").split(",") if t)
+
+
+def _query(request: Request, version: tuple[int, int]) -> server_list.ServerQuery:
+    q = request.query_params
+    all_tenants = "all_tenants" in q and (q["all_tenants"] == "" or
+                                          params.tri_state("all_tenants", q["all_tenants"], True))
+    changes_before = _time("changes-before", q.get("changes-before")) if version >= (2, 66) else None
+    return server_list.ServerQuery(
+        all_tenants=bool(all_tenants), project_id=q.get("project_id") or q.get("tenant_id"),
+        name=q.get("name"), status=q.get("status"), image=q.get("image"), flavor=q.get("flavor"),
+        host=q.get("host"), node=q.get("node"), ip=q.get("ip"),
+        reservation_id=q.get("reservation_id"),
+        changes_since=_time("changes-since", q.get("changes-since")),
+        changes_before=changes_before,
+        tags=_split(q.get("tags")) if version >= (2, 26) else (),
+        tags_any=_split(q.get("tags-any")) if version >= (2, 26) else (),
+        not_tags=_split(q.get("not-tags")) if version >= (2, 26) else (),
+        not_tags_any=_split(q.get("not-tags-any")) if version >= (2, 26) else (),
+        locked=params.tri_state("locked", q.get("locked"), None) if version >= (2, 73) else None,
+        sort_keys=tuple(q.getlist("sort_key")) or ("created_at",),
+        sort_dirs=tuple(q.getlist("sort_dir")) or ("desc",),
+        limit=params.limit(q.get("limit")), marker=q.get("marker"))
+
+
+async def _list(request: Request, deps: Deps, ctx: Ctx, version: tuple[int, int],
+                detail: bool) -> dict[str, Any]:
+    query = _query(request, version)
+    found = await server_list.list_servers(deps, ctx, query, detail=detail)
+    if detail:
+        items = [views.server_detail(request, s, version, is_admin=ctx.is_admin) for s in found]
+    else:
+        items = [views.server_brief(request, s) for s in found]
+    body: dict[str, Any] = {"servers": items}
+    links = views.next_link(request, "servers/detail" if detail else "servers", found, query.limit,
+                            found[-1].row.uuid if found else "")
+    if links:
+        body["servers_links"] = links
+    return body
+
+
+@router.get("")
+async def list_servers(request: Request, deps: Deps, ctx: Ctx, version: Version) -> dict[str, Any]:
+    return await _list(request, deps, ctx, version, detail=False)
+
+
+@router.get("/detail")
+async def list_servers_detail(request: Request, deps: Deps, ctx: Ctx,
+                              version: Version) -> dict[str, Any]:
+    return await _list(request, deps, ctx, version, detail=True)
+
+
+@router.get("/{server_id}")
+async def show_server(request: Request, server_id: str, deps: Deps, ctx: Ctx,
+                      version: Version) -> dict[str, Any]:
+    server = await servers.get_server(deps, ctx, server_id)
+    return {"server": views.server_detail(request, server, version, is_admin=ctx.is_admin)}
+
+
+@router.put("/{server_id}")
+async def update_server(request: Request, server_id: str, body: ServerUpdateRequest, deps: Deps,
+                        ctx: Ctx, version: Version) -> dict[str, Any]:
+    changes = body.server.model_dump(exclude_unset=True, by_alias=False)
+    server = await servers.update_server(deps, ctx, server_id, changes, version)
+    return {"server": views.server_detail(request, server, version, is_admin=ctx.is_admin)}
+
+
+@router.delete("/{server_id}", status_code=204)
+async def delete_server(server_id: str, deps: Deps, ctx: Ctx) -> Response:
+    await servers.delete_server(deps, ctx, server_id)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""The conductor: owner of the build flow and the only path from compute hosts to the database."""

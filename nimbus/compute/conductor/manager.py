@@ -1,0 +1,211 @@
+"""The conductor's RPC endpoint (topic `conductor`).
+
+    RpcServer(transport, "conductor", host, ConductorManager(...), version=rpcapi.API_VERSION)
+
+It schedules builds (asking the scheduler, which claims in placement), hands each instance to
+its host, reschedules a failed build on another host while attempts remain, and writes what
+agents report. Handlers are idempotent: a message can arrive twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from nimbus.compute import errors
+from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow
+from nimbus.compute.objects import BuildRequest, ComputeNodeReport, FlavorSpec, RequestSpec
+from nimbus.compute.rpcapi import ComputeAgentAPI, SchedulerAPI
+from nimbus.compute.service import instances
+from nimbus.compute.states import PowerState, TaskState, VmState
+from nimbus.core import db
+from nimbus.core.clients.placement import PlacementClient
+from nimbus.core.context import RequestContext
+from nimbus.core.service import DbHeartbeat, ServiceIdentity
+
+LOG = logging.getLogger(__name__)
+
+BUILD_EVENT = "conductor_schedule_and_build_instances"
+
+
+class ConductorManager:
+    def __init__(self, factory: db.SessionFactory, scheduler: SchedulerAPI,
+                 agents: ComputeAgentAPI, placement: PlacementClient, *, max_attempts: int) -> None:
+        self.factory = factory
+        self.scheduler = scheduler
+        self.agents = agents
+        self.placement = placement
+        self.max_attempts = max_attempts
+        self._heartbeat = DbHeartbeat(factory)
+
+    # -- the build flow ------------------------------------------------------------------
+
+    async def schedule_and_build_instances(self, ctx: RequestContext, spec: dict[str, Any]) -> None:
+        request = RequestSpec.model_validate(spec)
+        async with db.transaction(self.factory) as session:
+            for uuid in request.instance_uuids:
+                await instances.event_start(session, uuid, ctx.request_id, BUILD_EVENT, None)
+        await self._schedule(ctx, request, attempt=1)
+
+    async def _schedule(self, ctx: RequestContext, request: RequestSpec, attempt: int) -> None:
+        try:
+            selections = await self.scheduler.select_destinations(
+                ctx, request, alternates=self.max_attempts - attempt)
+        except errors.NoValidHost as exc:
+            for uuid in request.instance_uuids:
+                await self._set_error(ctx, uuid, exc.message, code=500, event=BUILD_EVENT)
+            return
+        except Exception as exc:  # scheduler or placement broken: never leave BUILD forever
+            LOG.exception("scheduling %s failed", request.instance_uuids)
+            for uuid in request.instance_uuids:
+                await self._set_error(ctx, uuid, f"No valid host was found. Scheduling failed: {exc}",
+                                      code=500, event=BUILD_EVENT)
+            return
+        for uuid, chosen in zip(request.instance_uuids, selections, strict=True):
+            first = chosen.selections[0]
+            alternates = [s.host for s in chosen.selections[1:]]
+            one = request.model_copy(update={"instance_uuids": [uuid]})
+            build = await self._prepare_build(ctx, uuid, first.host, first.node, one, alternates,
+                                              attempt)
+            if build is None:  # deleted while scheduling: give the claim back
+                await self.placement.delete_allocations(uuid)
+                continue
+            await self.agents.build_and_run_instance(ctx, first.host, build)
+
+    async def _prepare_build(self, ctx: RequestContext, uuid: str, host: str, node: str,
+                             request: RequestSpec, alternates: list[str],
+                             attempt: int) -> BuildRequest | None:
+        """Record the host on the instance (still `scheduling`); None if it is gone."""
+        async with db.transaction(self.factory) as session:
+            row = await session.get(InstanceRow, uuid)
+            if row is None or row.deleted_at is not None or row.task_state != TaskState.SCHEDULING:
+                return None
+            row.host, row.node = host, node
+            row.request_spec = {"spec": request.model_dump(mode="json"), "alternates": alternates,
+                                "attempt": attempt,
+                                "tried": [*request.ignore_hosts, host]}
+            row.updated_at = db.utcnow()
+            await instances.event_finish(session, uuid, ctx.request_id, BUILD_EVENT, None)
+            metadata = {m.key: m.value for m in (await session.execute(select(
+                InstanceMetadataRow).where(InstanceMetadataRow.instance_uuid == uuid))).scalars()}
+            return BuildRequest(instance_uuid=uuid, name=row.display_name, hostname=row.hostname,
+                                project_id=row.project_id, user_id=row.user_id,
+                                flavor=FlavorSpec.model_validate(row.flavor),
+                                image_id=row.image_ref, key_data=row.key_data,
+                                user_data=row.user_data, metadata=metadata, node=node,
+                                attempt=attempt)
+
+    async def build_failed(self, ctx: RequestContext, instance_uuid: str, host: str, reason: str,
+                           retryable: bool) -> None:
+        """Free the failed host's claim; retry elsewhere while attempts remain, else ERROR."""
+        await self.placement.delete_allocations(instance_uuid)
+        async with db.transaction(self.factory) as session:
+            row = await session.get(InstanceRow, instance_uuid)
+            if row is None or row.deleted_at is not None:
+                return
+            saved = dict(row.request_spec or {})
+            attempt = int(saved.get("attempt", 1))
+            tried = list(saved.get("tried", [host]))
+            if row.task_state == TaskState.DELETING:
+                retryable = False
+            if retryable and attempt < self.max_attempts and "spec" in saved:
+                moved = await instances.compare_and_swap(
+                    session, instance_uuid, {"task_state": TaskState.SCHEDULING, "host": None,
+                                             "node": None, "power_state": PowerState.NOSTATE},
+                    expected_task_state=[TaskState.SCHEDULING, TaskState.NETWORKING,
+                                         TaskState.BLOCK_DEVICE_MAPPING, TaskState.SPAWNING])
+                spec = RequestSpec.model_validate(saved["spec"]).model_copy(update={
+                    "ignore_hosts": tried,
+                    "preferred_hosts": [h for h in saved.get("alternates", []) if h not in tried]})
+            else:
+                moved, spec = False, None
+        if moved and spec is not None:
+            LOG.info("rescheduling %s after a failed build on %s (attempt %d of %d): %s",
+                     instance_uuid, host, attempt + 1, self.max_attempts, reason)
+            await self._schedule(ctx, spec, attempt=attempt + 1)
+            return
+        message = reason if not retryable else f"Exceeded maximum number of retries. {reason}"
+        await self._set_error(ctx, instance_uuid, message, code=500, host=host)
+
+    async def _set_error(self, ctx: RequestContext, uuid: str, message: str, *, code: int,
+                         host: str | None = None, event: str | None = None) -> None:
+        async with db.transaction(self.factory) as session:
+            changed = await instances.compare_and_swap(
+                session, uuid, {"vm_state": VmState.ERROR, "task_state": None})
+            if not changed:
+                return
+            await instances.add_fault(session, uuid, message, code=code, host=host)
+            if event is not None:
+                await instances.event_finish(session, uuid, ctx.request_id, event, host,
+                                             error=message)
+            await instances.finish_action(session, uuid, ctx.request_id)
+        LOG.warning("instance %s is in ERROR: %s", uuid, message)
+
+    # -- what agents report ----------------------------------------------------------------
+
+    async def instance_update(self, ctx: RequestContext, instance_uuid: str,
+                              updates: dict[str, Any],
+                              expected_task_state: list[str | None] | None = None) -> bool:
+        for key in ("launched_at", "terminated_at"):
+            if updates.get(key) == "now":
+                updates[key] = db.utcnow()
+        async with db.transaction(self.factory) as session:
+            changed = await instances.compare_and_swap(session, instance_uuid, updates,
+                                                       expected_task_state)
+            if changed and updates.get("task_state", "-") is None:
+                await instances.finish_action(session, instance_uuid, ctx.request_id)
+            return changed
+
+    async def event_start(self, ctx: RequestContext, instance_uuid: str, event: str,
+                          host: str) -> None:
+        async with db.transaction(self.factory) as session:
+            await instances.event_start(session, instance_uuid, ctx.request_id, event, host)
+
+    async def event_finish(self, ctx: RequestContext, instance_uuid: str, event: str, host: str,
+                           error: str | None = None) -> None:
+        async with db.transaction(self.factory) as session:
+            await instances.event_finish(session, instance_uuid, ctx.request_id, event, host,
+                                         error)
+
+    async def instance_destroyed(self, ctx: RequestContext, instance_uuid: str, host: str) -> None:
+        """Idempotent: the guest is gone, so the row is deleted and the claim given back."""
+        async with db.transaction(self.factory) as session:
+            row = await session.get(InstanceRow, instance_uuid)
+            if row is not None and row.deleted_at is None:
+                now = db.utcnow()
+                row.vm_state, row.task_state = VmState.DELETED, None
+                row.power_state = PowerState.NOSTATE
+                row.deleted_at = row.terminated_at = row.updated_at = now
+                await instances.finish_action(session, instance_uuid, ctx.request_id)
+        await self.placement.delete_allocations(instance_uuid)
+
+    async def compute_node_update(self, ctx: RequestContext, report: dict[str, Any]) -> None:
+        node = ComputeNodeReport.model_validate(report)
+        async with db.transaction(self.factory) as session:
+            row = (await session.execute(select(ComputeNodeRow).where(
+                ComputeNodeRow.host == node.host,
+                ComputeNodeRow.hypervisor_hostname == node.hypervisor_hostname))).scalar()
+            if row is None:
+                row = ComputeNodeRow(uuid=node.provider_uuid, host=node.host,
+                                     hypervisor_hostname=node.hypervisor_hostname)
+                session.add(row)
+            row.hypervisor_type, row.hypervisor_version = node.hypervisor_type, node.hypervisor_version
+            row.host_ip, row.cpu_info = node.host_ip, node.cpu_info
+            row.vcpus, row.memory_mb, row.local_gb = node.vcpus, node.memory_mb, node.local_gb
+            row.vcpus_used, row.memory_mb_used = node.vcpus_used, node.memory_mb_used
+            row.local_gb_used, row.running_vms = node.local_gb_used, node.running_vms
+            row.updated_at = db.utcnow()
+
+    async def service_heartbeat(self, ctx: RequestContext, binary: str, host: str,
+                                topic: str | None) -> None:
+        await self._heartbeat.beat(ServiceIdentity(binary, host, topic))
+
+    async def instances_on_host(self, ctx: RequestContext, host: str) -> list[dict[str, Any]]:
+        async with self.factory() as session:
+            rows = await session.execute(select(InstanceRow).where(
+                InstanceRow.host == host, InstanceRow.deleted_at.is_(None)))
+            return [{"uuid": r.uuid, "vm_state": r.vm_state, "task_state": r.task_state,
+                     "power_state": r.power_state, "flavor": r.flavor} for r in rows.scalars()]
+

@@ -1,0 +1,124 @@
+"""The compute agent's RPC endpoint (topic `compute`, one server per host).
+
+    agent = ComputeAgent(host, FakeDriver(...), conductor, placement, image_cache)
+    await agent.start()       # reconcile with the hypervisor, report resources
+    RpcServer(transport, "compute", host, agent)
+
+Handlers only dispatch to ops/; the agent never opens the database: the conductor does that.
+One lock per instance serialises work on it (a delete waits for its build to stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from nimbus.compute.image_cache import ImageCache
+from nimbus.compute.objects import BuildRequest
+from nimbus.compute.ops import build, power
+from nimbus.compute.resource_tracker import ResourceTracker
+from nimbus.compute.rpcapi import ConductorAPI
+from nimbus.compute.states import PowerState, TaskState
+from nimbus.compute.virt.driver import VirtDriver
+from nimbus.core.clients.placement import PlacementClient
+from nimbus.core.context import RequestContext
+from nimbus.core.service import HeartbeatSink, ServiceIdentity
+from nimbus.core.tasks import TaskGroup
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "nimbus-compute"
+_BUILDING = {TaskState.SCHEDULING, TaskState.NETWORKING, TaskState.BLOCK_DEVICE_MAPPING,
+             TaskState.SPAWNING}
+
+
+class ConductorHeartbeat(HeartbeatSink):
+    """Agents report liveness through the conductor, never to the database."""
+
+    def __init__(self, conductor: ConductorAPI) -> None:
+        self.conductor = conductor
+
+    async def beat(self, who: ServiceIdentity) -> None:
+        await self.conductor.service_heartbeat(RequestContext.admin(), who.binary, who.host,
+                                               who.topic)
+
+
+class ComputeAgent:
+    def __init__(self, host: str, driver: VirtDriver, conductor: ConductorAPI,
+                 placement: PlacementClient, images: ImageCache) -> None:
+        self.host = host
+        self.driver = driver
+        self.conductor = conductor
+        self.images = images
+        self.tracker = ResourceTracker(host, driver, placement, conductor)
+        self.tasks = TaskGroup(f"compute@{host}")
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def _working_on(self, uuid: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(uuid, asyncio.Lock())
+        async with lock:
+            yield
+        if not lock.locked() and self._locks.get(uuid) is lock:
+            del self._locks[uuid]
+
+    async def start(self) -> None:
+        """Reconcile with the hypervisor, then report this host's resources."""
+        ctx = RequestContext.admin()
+        await self.reconcile(ctx)
+        await self.tracker.update(ctx)
+
+    async def stop(self) -> None:
+        await self.tasks.aclose()
+
+    def schedule_tracker_update(self, ctx: RequestContext) -> None:
+        """Refresh placement and os-hypervisors soon, without holding up the caller."""
+        self.tasks.start(self.tracker.update(ctx), name=f"tracker-update@{self.host}")
+
+    async def reconcile(self, ctx: RequestContext) -> None:
+        """The hypervisor's truth against the database, at start-up and periodically:
+        builds that died with the agent go to ERROR, half-done deletes finish, power states
+        are synced, and guests the database does not know are destroyed."""
+        known = {i.uuid: i for i in await self.conductor.instances_on_host(ctx, self.host)}
+        guests = {g.uuid: g for g in await self.driver.list_guests()}
+        for uuid, instance in known.items():
+            guest = guests.get(uuid)
+            if instance.task_state == TaskState.DELETING:
+                await build.terminate(self, ctx, uuid)
+            elif instance.task_state in _BUILDING and uuid not in self._locks:
+                await self.conductor.build_failed(
+                    ctx, uuid, self.host, retryable=False,
+                    reason=f"The build of {uuid} stopped when the agent on {self.host} restarted.")
+            elif guest is None:
+                if instance.power_state != PowerState.NOSTATE:
+                    await self.conductor.instance_update(ctx, uuid, {"power_state": PowerState.NOSTATE})
+            else:
+                if guest.power_state != instance.power_state:
+                    await self.conductor.instance_update(ctx, uuid, {"power_state": guest.power_state})
+                self.tracker.claims.setdefault(uuid, instance.flavor)
+        for uuid in set(guests) - set(known):
+            LOG.warning("destroying guest %s: the database does not know it on %s", uuid, self.host)
+            await self.driver.destroy(uuid)
+
+    # -- RPC handlers ----------------------------------------------------------------------
+
+    async def build_and_run_instance(self, ctx: RequestContext, request: dict[str, Any]) -> None:
+        req = BuildRequest.model_validate(request)
+        async with self._working_on(req.instance_uuid):
+            await build.build_and_run(self, ctx, req)
+
+    async def terminate_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        async with self._working_on(instance_uuid):
+            await build.terminate(self, ctx, instance_uuid)
+
+    async def power_action(self, ctx: RequestContext, instance_uuid: str, action: str) -> None:
+        async with self._working_on(instance_uuid):
+            await power.power_action(self, ctx, instance_uuid, action)
+
+    async def console_output(self, ctx: RequestContext, instance_uuid: str,
+                             max_bytes: int | None) -> str:
+        return await self.driver.console_output(instance_uuid, max_bytes=max_bytes)
+

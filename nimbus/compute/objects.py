@@ -1,0 +1,116 @@
+"""What travels over compute's RPC: pydantic models, JSON on the wire, versioned with the API.
+
+Nova learned to stop sending "unversioned bundles of data" between its services; these models
+are the payloads of rpcapi.py and nothing else crosses the bus.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FlavorSpec(_Payload):
+    flavorid: str
+    name: str
+    memory_mb: int
+    vcpus: int
+    root_gb: int
+    ephemeral_gb: int = 0
+    swap: int = 0
+    extra_specs: dict[str, str] = Field(default_factory=dict)
+
+    def resources(self) -> dict[str, int]:
+        """What placement is asked for: Nova's standard resource classes."""
+        wanted = {"VCPU": self.vcpus, "MEMORY_MB": self.memory_mb,
+                  "DISK_GB": self.root_gb + self.ephemeral_gb + (self.swap + 1023) // 1024}
+        return {rc: amount for rc, amount in wanted.items() if amount > 0}
+
+
+class RequestSpec(_Payload):
+    """Everything scheduling needs, for a first build and for a retry."""
+
+    instance_uuids: list[str]
+    project_id: str
+    user_id: str
+    flavor: FlavorSpec
+    image_id: str | None = None
+    image_properties: dict[str, Any] = Field(default_factory=dict)
+    availability_zone: str | None = None
+    force_host: str | None = None
+    force_node: str | None = None
+    group_uuid: str | None = None
+    group_policy: str | None = None
+    group_max_per_host: int | None = None
+    same_host: list[str] = Field(default_factory=list)
+    different_host: list[str] = Field(default_factory=list)
+    # Hosts that already failed this build: never chosen again.
+    ignore_hosts: list[str] = Field(default_factory=list)
+    # A retry's alternates from the first scheduling: taken first if they still pass the filters.
+    preferred_hosts: list[str] = Field(default_factory=list)
+
+
+class Selection(_Payload):
+    """A host chosen for one instance, with the placement allocation made for it."""
+
+    host: str
+    node: str
+    provider_uuid: str
+    allocation: dict[str, int]
+
+
+class SelectionList(_Payload):
+    """The chosen host first, then alternates to retry on (claimed only when used)."""
+
+    selections: list[Selection]
+
+
+class BuildRequest(_Payload):
+    """What an agent gets to build one instance."""
+
+    instance_uuid: str
+    name: str
+    hostname: str
+    project_id: str
+    user_id: str
+    flavor: FlavorSpec
+    image_id: str | None
+    key_data: str | None = None
+    user_data: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    node: str
+    attempt: int = 1
+
+
+class ComputeNodeReport(_Payload):
+    """A host's hypervisor as its resource tracker sees it."""
+
+    host: str
+    hypervisor_hostname: str
+    provider_uuid: str
+    hypervisor_type: str
+    hypervisor_version: int
+    host_ip: str
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    vcpus_used: int
+    memory_mb_used: int
+    local_gb_used: int
+    running_vms: int
+    cpu_info: str = "{}"
+
+
+class InstanceOnHost(_Payload):
+    """The database's view of an instance an agent hosts (for start-up reconciliation)."""
+
+    uuid: str
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    flavor: FlavorSpec

@@ -1,0 +1,1 @@
+"""What a compute agent does, one module per kind of work; manager.py only dispatches."""

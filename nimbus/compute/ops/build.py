@@ -1,0 +1,95 @@
+"""Building one instance on this host: claim, network, block devices, image, spawn.
+
+Each step moves task_state forward with a compare-and-swap through the conductor; a step that
+finds the instance changed (deleted meanwhile) stops, and a spawned guest is destroyed again.
+A failure hands the instance back to the conductor, which reschedules or records the fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import TYPE_CHECKING
+
+from nimbus.compute.objects import BuildRequest
+from nimbus.compute.states import TaskState, VmState
+from nimbus.compute.virt.driver import GuestSpec
+from nimbus.core.context import RequestContext
+
+if TYPE_CHECKING:
+    from nimbus.compute.manager import ComputeAgent
+
+LOG = logging.getLogger(__name__)
+
+EVENT = "compute__do_build_and_run_instance"
+
+
+class InstanceGone(Exception):
+    """The instance left the expected state (deleted, usually) while we worked on it."""
+
+
+async def _advance(agent: ComputeAgent, ctx: RequestContext, uuid: str, task: TaskState,
+                   expected: TaskState) -> None:
+    if not await agent.conductor.instance_update(ctx, uuid, {"task_state": task},
+                                                 expected_task_state=[expected]):
+        raise InstanceGone(uuid)
+
+
+async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest) -> None:
+    uuid = req.instance_uuid
+    await agent.conductor.event_start(ctx, uuid, EVENT, agent.host)
+    spawned = False
+    try:
+        agent.tracker.claim(uuid, req.flavor)
+        await _advance(agent, ctx, uuid, TaskState.NETWORKING, TaskState.SCHEDULING)
+        # TODO(issue 5): ports from the network service, bound to this host.
+        await _advance(agent, ctx, uuid, TaskState.BLOCK_DEVICE_MAPPING, TaskState.NETWORKING)
+        # TODO(issue 7): volume attachments from the volume service.
+        await _advance(agent, ctx, uuid, TaskState.SPAWNING, TaskState.BLOCK_DEVICE_MAPPING)
+        image_path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
+        info = await agent.driver.spawn(GuestSpec(
+            uuid=uuid, name=req.hostname, vcpus=req.flavor.vcpus, memory_mb=req.flavor.memory_mb,
+            root_gb=req.flavor.root_gb, image_path=image_path,
+            image_format=(image.disk_format or "raw") if image else "raw",
+            user_data=req.user_data.encode() if req.user_data else None,
+            metadata=tuple(sorted(req.metadata.items()))))
+        spawned = True
+        done = await agent.conductor.instance_update(ctx, uuid, {
+            "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,
+            "launched_at": "now", "progress": 100}, expected_task_state=[TaskState.SPAWNING])
+        if not done:
+            raise InstanceGone(uuid)
+    except InstanceGone:
+        LOG.info("instance %s changed during its build; stopping", uuid)
+        if spawned:
+            await agent.driver.destroy(uuid)
+        agent.tracker.release(uuid)
+        await agent.conductor.event_finish(ctx, uuid, EVENT, agent.host,
+                                           error="The instance was deleted during its build.")
+        return
+    except Exception as exc:  # any failure of a step: give the build back to the conductor
+        LOG.warning("build of %s failed on %s: %s", uuid, agent.host, exc)
+        if spawned:
+            await agent.driver.destroy(uuid)
+        agent.tracker.release(uuid)
+        details = "".join(traceback.format_exception(exc))[-4000:]
+        await agent.conductor.event_finish(ctx, uuid, EVENT, agent.host, error=details)
+        reason = f"Build of instance {uuid} on {agent.host} failed: {exc}"
+        # Every build failure is worth another host: a full host (ClaimRejected), a broken
+        # hypervisor, an image download cut short.
+        await agent.conductor.build_failed(ctx, uuid, agent.host, reason=reason, retryable=True)
+        return
+    await agent.conductor.event_finish(ctx, uuid, EVENT, agent.host)
+    LOG.info("instance %s is active on %s", uuid, agent.host)
+    agent.schedule_tracker_update(ctx)
+
+
+async def terminate(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> None:
+    """Destroy the guest (if any) and tell the conductor; idempotent."""
+    await agent.conductor.event_start(ctx, uuid, "compute_terminate_instance", agent.host)
+    await agent.driver.destroy(uuid)
+    agent.tracker.release(uuid)
+    await agent.conductor.event_finish(ctx, uuid, "compute_terminate_instance", agent.host)
+    await agent.conductor.instance_destroyed(ctx, uuid, agent.host)
+    agent.schedule_tracker_update(ctx)
+

@@ -1,0 +1,120 @@
+"""Compute's RPC interfaces: the only way its parts reach each other.
+
+    conductor = ConductorAPI(transport)
+    await conductor.schedule_and_build_instances(ctx, spec)
+
+Each class names its topic and API version; the endpoints (conductor/manager.py,
+scheduler/manager.py, manager.py) implement the same method names with the payloads
+of objects.py. A method added later bumps the minor version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nimbus.compute.objects import (
+    BuildRequest,
+    ComputeNodeReport,
+    InstanceOnHost,
+    RequestSpec,
+    SelectionList,
+)
+from nimbus.core.context import RequestContext
+from nimbus.core.rpc import RpcClient, Transport
+
+CONDUCTOR_TOPIC = "conductor"
+SCHEDULER_TOPIC = "scheduler"
+COMPUTE_TOPIC = "compute"
+API_VERSION = "1.0"
+
+
+class ConductorAPI:
+    """The only path from a compute host to the database, and the owner of the build flow."""
+
+    def __init__(self, transport: Transport, *, timeout: float = 60.0) -> None:
+        self.client = RpcClient(transport, CONDUCTOR_TOPIC, version=API_VERSION, timeout=timeout)
+
+    async def schedule_and_build_instances(self, ctx: RequestContext, spec: RequestSpec) -> None:
+        await self.client.cast(ctx, "schedule_and_build_instances", spec=spec.model_dump(mode="json"))
+
+    async def build_failed(self, ctx: RequestContext, instance_uuid: str, host: str, *,
+                           reason: str, retryable: bool) -> None:
+        """The agent gave up on a build: reschedule to an alternate, or ERROR with a fault."""
+        await self.client.call(ctx, "build_failed", instance_uuid=instance_uuid, host=host,
+                               reason=reason, retryable=retryable)
+
+    async def instance_update(self, ctx: RequestContext, instance_uuid: str,
+                              updates: dict[str, Any], *,
+                              expected_task_state: list[str | None] | None = None) -> bool:
+        """Apply `updates` if the task state is still one of `expected_task_state`; whether it was."""
+        result = await self.client.call(ctx, "instance_update", instance_uuid=instance_uuid,
+                                        updates=updates, expected_task_state=expected_task_state)
+        return bool(result)
+
+    async def event_start(self, ctx: RequestContext, instance_uuid: str, event: str,
+                          host: str) -> None:
+        await self.client.call(ctx, "event_start", instance_uuid=instance_uuid, event=event,
+                               host=host)
+
+    async def event_finish(self, ctx: RequestContext, instance_uuid: str, event: str, host: str,
+                           *, error: str | None = None) -> None:
+        await self.client.call(ctx, "event_finish", instance_uuid=instance_uuid, event=event,
+                               host=host, error=error)
+
+    async def instance_destroyed(self, ctx: RequestContext, instance_uuid: str, host: str) -> None:
+        """The guest is gone from `host`: finish the delete and free its resources."""
+        await self.client.call(ctx, "instance_destroyed", instance_uuid=instance_uuid, host=host)
+
+    async def compute_node_update(self, ctx: RequestContext, report: ComputeNodeReport) -> None:
+        await self.client.call(ctx, "compute_node_update", report=report.model_dump(mode="json"))
+
+    async def service_heartbeat(self, ctx: RequestContext, binary: str, host: str,
+                                topic: str | None) -> None:
+        await self.client.call(ctx, "service_heartbeat", binary=binary, host=host, topic=topic)
+
+    async def instances_on_host(self, ctx: RequestContext, host: str) -> list[InstanceOnHost]:
+        rows = await self.client.call(ctx, "instances_on_host", host=host)
+        return [InstanceOnHost.model_validate(row) for row in rows]
+
+
+class SchedulerAPI:
+    def __init__(self, transport: Transport, *, timeout: float = 60.0) -> None:
+        self.client = RpcClient(transport, SCHEDULER_TOPIC, version=API_VERSION, timeout=timeout)
+
+    async def select_destinations(self, ctx: RequestContext, spec: RequestSpec,
+                                  alternates: int) -> list[SelectionList]:
+        """One list per instance of the spec: a claimed host, then unclaimed alternates.
+
+        Raises NoValidHost naming the filters that removed hosts.
+        """
+        result = await self.client.call(ctx, "select_destinations",
+                                        spec=spec.model_dump(mode="json"), alternates=alternates)
+        return [SelectionList.model_validate(item) for item in result]
+
+
+class ComputeAgentAPI:
+    """One host's agent: `compute.<host>`."""
+
+    def __init__(self, transport: Transport, *, timeout: float = 60.0) -> None:
+        self.client = RpcClient(transport, COMPUTE_TOPIC, version=API_VERSION, timeout=timeout)
+
+    def _on(self, host: str) -> RpcClient:
+        return self.client.prepare(server=host)
+
+    async def build_and_run_instance(self, ctx: RequestContext, host: str,
+                                     request: BuildRequest) -> None:
+        await self._on(host).cast(ctx, "build_and_run_instance",
+                                  request=request.model_dump(mode="json"))
+
+    async def terminate_instance(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
+        await self._on(host).cast(ctx, "terminate_instance", instance_uuid=instance_uuid)
+
+    async def power_action(self, ctx: RequestContext, host: str, instance_uuid: str,
+                           action: str) -> None:
+        """stop, start, reboot_soft, reboot_hard, pause, unpause, suspend, resume."""
+        await self._on(host).cast(ctx, "power_action", instance_uuid=instance_uuid, action=action)
+
+    async def console_output(self, ctx: RequestContext, host: str, instance_uuid: str,
+                             max_bytes: int | None) -> str:
+        return str(await self._on(host).call(ctx, "console_output", instance_uuid=instance_uuid,
+                                             max_bytes=max_bytes))

@@ -1,0 +1,1 @@
+"""The scheduler: placement candidates, then filters and weighers, then an atomic claim."""

@@ -1,0 +1,140 @@
+"""The scheduler's RPC endpoint (topic `scheduler`): `select_destinations`.
+
+Placement proposes hosts with room; filters drop the ones that may not take the instance;
+weighers rank the rest; the best is claimed in placement. A claim that loses a race (the
+provider filled up meanwhile) moves on to the next host. Alternates are returned unclaimed:
+the conductor passes them back as preferred hosts if the build must be retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from nimbus.compute import errors
+from nimbus.compute.models import ComputeNodeRow, InstanceRow, ServerGroupMemberRow, ServerGroupRow
+from nimbus.compute.objects import RequestSpec, Selection, SelectionList
+from nimbus.compute.scheduler.filters import FILTERS, HostFilter
+from nimbus.compute.scheduler.host_state import GroupPlacement, HostState
+from nimbus.compute.scheduler.weighers import WEIGHERS, HostWeigher, rank
+from nimbus.core import db
+from nimbus.core.clients.placement import PlacementClient
+from nimbus.core.config import ComputeSettings
+from nimbus.core.context import RequestContext
+from nimbus.core.service import ServiceRow
+
+LOG = logging.getLogger(__name__)
+
+COMPUTE_BINARY = "nimbus-compute"
+
+
+class SchedulerManager:
+    def __init__(self, factory: db.SessionFactory, placement: PlacementClient,
+                 settings: ComputeSettings) -> None:
+        self.factory = factory
+        self.placement = placement
+        self.settings = settings
+        self.filters: list[HostFilter] = [FILTERS[name]() for name in settings.enabled_filters]
+        self.weighers: list[HostWeigher] = [WEIGHERS[name]() for name in settings.weighers]
+
+    async def select_destinations(self, ctx: RequestContext, spec: dict[str, Any],
+                                  alternates: int) -> list[dict[str, Any]]:
+        request = RequestSpec.model_validate(spec)
+        resources = request.flavor.resources()
+        hosts = await self._host_states(request, resources)
+        chosen: list[SelectionList] = []
+        try:
+            for uuid in request.instance_uuids:
+                chosen.append(await self._place_one(request, uuid, resources, hosts, alternates))
+        except errors.NoValidHost:
+            # All or nothing: give back what this request already claimed.
+            for done, uuid in zip(chosen, request.instance_uuids, strict=False):
+                LOG.info("releasing the claim of %s on %s", uuid, done.selections[0].host)
+                await self.placement.delete_allocations(uuid)
+            raise
+        return [c.model_dump(mode="json") for c in chosen]
+
+    async def _place_one(self, request: RequestSpec, uuid: str, resources: dict[str, int],
+                         hosts: list[HostState], alternates: int) -> SelectionList:
+        passing, report = self._filter(hosts, request, resources)
+        ranked = rank(passing, request, self.weighers)
+        preferred = [h for name in request.preferred_hosts for h in ranked if h.host == name]
+        ordered = preferred + [h for h in ranked if h not in preferred]
+        for index, host in enumerate(ordered):
+            if await self.placement.claim(uuid, host.provider_uuid, resources,
+                                          request.project_id, request.user_id):
+                host.consume(resources, uuid, in_group=request.group_uuid is not None)
+                others = ordered[index + 1:index + 1 + alternates]
+                return SelectionList(selections=[
+                    Selection(host=h.host, node=h.node, provider_uuid=h.provider_uuid,
+                              allocation=resources) for h in [host, *others]])
+            LOG.info("claim on %s lost a race for %s; trying the next host", host.host, uuid)
+        raise errors.NoValidHost(reason=f"There are not enough hosts available. {report}")
+
+    def _filter(self, hosts: list[HostState], request: RequestSpec,
+                resources: dict[str, int]) -> tuple[list[HostState], str]:
+        remaining = [h for h in hosts if h.host not in request.ignore_hosts
+                     and all(h.free.get(rc, 0) >= n for rc, n in resources.items())
+                     and (request.force_host is None or h.host == request.force_host)
+                     and (request.force_node is None or h.node == request.force_node)]
+        steps = [f"Placement and retries (start: {len(hosts)}, end: {len(remaining)})"]
+        for host_filter in self.filters:
+            before = len(remaining)
+            remaining = [h for h in remaining if host_filter.passes(h, request)]
+            steps.append(f"{host_filter.name} (start: {before}, end: {len(remaining)})")
+            if not remaining:
+                break
+        return remaining, "Filter results: " + ", ".join(steps) + "."
+
+    async def _host_states(self, request: RequestSpec,
+                           resources: dict[str, int]) -> list[HostState]:
+        candidates = await self.placement.allocation_candidates(resources)
+        if not candidates:
+            return []
+        by_provider = {c.provider_uuid: c for c in candidates}
+        down_after = db.utcnow() - dt.timedelta(seconds=self.settings.service_down_time)
+        async with self.factory() as session:
+            nodes = list((await session.execute(select(ComputeNodeRow).where(
+                ComputeNodeRow.uuid.in_(list(by_provider))))).scalars())
+            services = {s.host: s for s in (await session.execute(select(ServiceRow).where(
+                ServiceRow.binary == COMPUTE_BINARY))).scalars()}
+            placed = await session.execute(select(InstanceRow.uuid, InstanceRow.host).where(
+                InstanceRow.host.in_([n.host for n in nodes]), InstanceRow.deleted_at.is_(None)))
+            on_host: dict[str, set[str]] = {}
+            for uuid, host in placed.all():
+                if host is not None:
+                    on_host.setdefault(host, set()).add(uuid)
+            group = await self._group_placement(session, request)
+        states = []
+        for node in nodes:
+            candidate = by_provider[node.uuid]
+            service = services.get(node.host)
+            up = bool(service and not service.forced_down and service.last_seen_up
+                      and service.last_seen_up >= down_after)
+            states.append(HostState(
+                host=node.host, node=node.hypervisor_hostname, provider_uuid=node.uuid,
+                availability_zone=service.availability_zone if service else "nova",
+                hypervisor_type=node.hypervisor_type,
+                enabled=bool(service and not service.disabled), up=up,
+                free={rc: candidate.capacity.get(rc, 0) - candidate.used.get(rc, 0)
+                      for rc in candidate.capacity},
+                instance_uuids=on_host.get(node.host, set()), group=group))
+        return sorted(states, key=lambda s: s.host)
+
+    async def _group_placement(self, session: Any, request: RequestSpec) -> GroupPlacement:
+        group = GroupPlacement()
+        if request.group_uuid is None:
+            return group
+        rows = await session.execute(
+            select(InstanceRow.host).join(ServerGroupMemberRow,
+                                          ServerGroupMemberRow.instance_uuid == InstanceRow.uuid)
+            .join(ServerGroupRow, ServerGroupRow.id == ServerGroupMemberRow.group_id)
+            .where(ServerGroupRow.uuid == request.group_uuid, InstanceRow.deleted_at.is_(None),
+                   InstanceRow.host.is_not(None),
+                   InstanceRow.uuid.not_in(request.instance_uuids)))
+        for (host,) in rows.all():
+            group.add(host)
+        return group

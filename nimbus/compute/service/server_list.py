@@ -1,0 +1,161 @@
+"""`GET /servers` and `/servers/detail`: Nova's filters, sorting and marker pagination.
+
+Non-admins may use a fixed set of filters; Nova silently ignores the rest, and so do we.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+
+from nimbus.compute.deps import ComputeDeps
+from nimbus.compute.models import InstanceRow, InstanceTagRow
+from nimbus.compute.service.servers import Server, _assemble
+from nimbus.compute.states import vm_states_for_status
+from nimbus.core import errors
+from nimbus.core.context import RequestContext
+
+SORT_KEYS = {"created_at": InstanceRow.created_at, "display_name": InstanceRow.display_name,
+             "updated_at": InstanceRow.updated_at, "uuid": InstanceRow.uuid,
+             "vm_state": InstanceRow.vm_state, "task_state": InstanceRow.task_state,
+             "power_state": InstanceRow.power_state, "launched_at": InstanceRow.launched_at,
+             "terminated_at": InstanceRow.terminated_at, "host": InstanceRow.host,
+             "node": InstanceRow.node, "hostname": InstanceRow.hostname,
+             "availability_zone": InstanceRow.availability_zone, "key_name": InstanceRow.key_name,
+             "project_id": InstanceRow.project_id, "user_id": InstanceRow.user_id,
+             "image_ref": InstanceRow.image_ref, "locked": InstanceRow.locked}
+# Sorting by these reveals where servers run: admins only, as in Nova.
+ADMIN_SORT_KEYS = {"host", "node"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerQuery:
+    all_tenants: bool = False
+    project_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    image: str | None = None
+    flavor: str | None = None
+    host: str | None = None
+    node: str | None = None
+    ip: str | None = None
+    reservation_id: str | None = None
+    changes_since: dt.datetime | None = None
+    changes_before: dt.datetime | None = None
+    tags: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    not_tags: tuple[str, ...] = ()
+    not_tags_any: tuple[str, ...] = ()
+    locked: bool | None = None
+    sort_keys: tuple[str, ...] = ("created_at",)
+    sort_dirs: tuple[str, ...] = ("desc",)
+    limit: int | None = None
+    marker: str | None = None
+
+
+def _tag_filters(query: Select[Any], q: ServerQuery) -> Select[Any]:
+    def having(tag: str) -> ColumnElement[bool]:
+        return InstanceRow.uuid.in_(select(InstanceTagRow.instance_uuid).where(
+            InstanceTagRow.tag == tag))
+
+    for tag in q.tags:
+        query = query.where(having(tag))
+    if q.tags_any:
+        query = query.where(or_(*(having(t) for t in q.tags_any)))
+    if q.not_tags:
+        query = query.where(~and_(*(having(t) for t in q.not_tags)))
+    for tag in q.not_tags_any:
+        query = query.where(~having(tag))
+    return query
+
+
+def _filtered(ctx: RequestContext, q: ServerQuery) -> Select[Any]:
+    query = select(InstanceRow)
+    if not (ctx.is_admin and q.all_tenants):
+        query = query.where(InstanceRow.project_id == ctx.project_id)
+    elif q.project_id is not None:
+        query = query.where(InstanceRow.project_id == q.project_id)
+    # Deleted servers show only to a changes-since query, as Nova does.
+    if q.changes_since is None:
+        query = query.where(InstanceRow.deleted_at.is_(None))
+    else:
+        query = query.where(InstanceRow.updated_at >= q.changes_since)
+    if q.changes_before is not None:
+        query = query.where(InstanceRow.updated_at <= q.changes_before)
+    if q.status is not None:
+        pairs = vm_states_for_status(q.status)
+        if pairs is None:
+            return query.where(InstanceRow.uuid.is_(None))  # an unknown status matches nothing
+        query = query.where(or_(*(
+            InstanceRow.vm_state == vm if task is None else
+            and_(InstanceRow.vm_state == vm, InstanceRow.task_state == task)
+            for vm, task in pairs)))
+    if q.image is not None:
+        query = query.where(InstanceRow.image_ref == q.image.rstrip("/").rsplit("/", 1)[-1])
+    if q.reservation_id is not None:
+        query = query.where(InstanceRow.reservation_id == q.reservation_id)
+    if q.locked is not None:
+        query = query.where(InstanceRow.locked.is_(q.locked))
+    if ctx.is_admin:
+        if q.host is not None:
+            query = query.where(InstanceRow.host == q.host)
+        if q.node is not None:
+            query = query.where(InstanceRow.node == q.node)
+    return _tag_filters(query, q)
+
+
+def _ordered(query: Select[Any], ctx: RequestContext,
+             q: ServerQuery) -> Select[Any]:
+    columns: list[Any] = []
+    for index, key in enumerate(q.sort_keys):
+        if key not in SORT_KEYS or (key in ADMIN_SORT_KEYS and not ctx.is_admin):
+            raise errors.BadRequest(f"Invalid sort_key {key}.")
+        direction = q.sort_dirs[index] if index < len(q.sort_dirs) else q.sort_dirs[-1]
+        if direction not in ("asc", "desc"):
+            raise errors.BadRequest(f"Invalid sort_dir {direction}.")
+        column = SORT_KEYS[key]
+        columns.append(column.asc() if direction == "asc" else column.desc())
+    # A unique last key makes pages stable.
+    columns.append(InstanceRow.uuid.desc())
+    return query.order_by(*columns)
+
+
+async def list_servers(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery,
+                       *, detail: bool) -> list[Server]:
+    rule = "os_compute_api:servers:detail" if detail else "os_compute_api:servers:index"
+    deps.policy.authorize(rule, ctx, {"project_id": ctx.project_id})
+    if q.all_tenants:
+        deps.policy.authorize(f"{rule}:get_all_tenants", ctx, {"project_id": ctx.project_id})
+    try:
+        name = re.compile(q.name) if q.name else None
+    except re.error:
+        raise errors.BadRequest(f"Invalid name filter {q.name!r}.") from None
+    query = _ordered(_filtered(ctx, q), ctx, q)
+    async with deps.read() as session:
+        rows: list[InstanceRow] = [r for r in (await session.execute(query)).scalars()
+                                   if _matches(r, q, name)]
+        rows = _page(rows, q)
+        return await _assemble(session, rows)
+
+
+def _matches(row: InstanceRow, q: ServerQuery, name: re.Pattern[str] | None) -> bool:
+    if name is not None and not name.search(row.display_name):
+        return False
+    if q.flavor is not None and row.flavor.get("flavorid") != q.flavor.rstrip("/").rsplit("/", 1)[-1]:
+        return False
+    # TODO(issue 5): ip filters match port addresses once servers have ports.
+    return q.ip is None
+
+
+def _page(rows: list[InstanceRow], q: ServerQuery) -> list[InstanceRow]:
+    if q.marker is not None:
+        index = next((i for i, r in enumerate(rows) if r.uuid == q.marker), None)
+        if index is None:
+            raise errors.BadRequest(f"marker [{q.marker}] not found")
+        rows = rows[index + 1:]
+    return rows if q.limit is None else rows[:q.limit]
+

@@ -1,0 +1,370 @@
+"""Servers as the API sees them: create (durable, then 202), show, list, update, delete.
+
+The build itself happens elsewhere: create writes the instances and casts the conductor;
+delete casts the host's agent. Every state change goes through instances.compare_and_swap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nimbus.compute import errors
+from nimbus.compute.deps import ComputeDeps
+from nimbus.compute.models import (
+    FlavorExtraSpecRow,
+    FlavorRow,
+    InstanceFaultRow,
+    InstanceMetadataRow,
+    InstanceRow,
+    InstanceTagRow,
+    KeypairRow,
+    ServerGroupMemberRow,
+    ServerGroupRow,
+)
+from nimbus.compute.objects import FlavorSpec, RequestSpec
+from nimbus.compute.schemas import SchedulerHints, ServerCreateRequest
+from nimbus.compute.service import instances, quotas
+from nimbus.compute.states import PowerState, TaskState, VmState
+from nimbus.core import db
+from nimbus.core import errors as core_errors
+from nimbus.core.clients.image import Image, ImageNotFound
+from nimbus.core.context import RequestContext
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    code: int
+    message: str
+    details: str | None
+    created: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Server:
+    row: InstanceRow
+    metadata: dict[str, str]
+    tags: list[str]
+    fault: Fault | None
+    group_uuids: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Created:
+    servers: list[Server]
+    reservation_id: str
+    admin_pass: str
+
+
+def _is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
+
+
+async def _flavor(session: AsyncSession, ctx: RequestContext, flavor_ref: str) -> FlavorSpec:
+    # flavorRef may be an id or a link ending in one.
+    flavorid = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
+    row = (await session.execute(select(FlavorRow).where(FlavorRow.flavorid == flavorid))).scalar()
+    if row is None or row.disabled:
+        raise core_errors.BadRequest(f"Flavor {flavorid} could not be found.")
+    specs = {s.key: s.value for s in (await session.execute(select(FlavorExtraSpecRow).where(
+        FlavorExtraSpecRow.flavor_id == row.id))).scalars()}
+    return FlavorSpec(flavorid=row.flavorid, name=row.name, memory_mb=row.memory_mb,
+                      vcpus=row.vcpus, root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb,
+                      swap=row.swap, extra_specs=specs)
+
+
+async def _image(deps: ComputeDeps, ctx: RequestContext, image_ref: str | None,
+                 flavor: FlavorSpec) -> Image:
+    if not image_ref:
+        raise core_errors.BadRequest("Block Device Mapping is Invalid: boot from volume needs "
+                                     "the volume service; give an imageRef.")
+    image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
+    if not _is_uuid(image_id):
+        raise core_errors.BadRequest("Invalid imageRef provided.")
+    try:
+        image = await deps.images.get_image(ctx.auth_token or "", image_id)
+    except ImageNotFound:
+        raise core_errors.BadRequest(f"Image {image_id} could not be found.") from None
+    if image.status != "active":
+        raise core_errors.BadRequest(f"Image {image_id} is not active.")
+    if flavor.root_gb and image.min_disk > flavor.root_gb:
+        raise core_errors.BadRequest("Flavor's disk is too small for requested image. Flavor disk "
+                                     f"is {flavor.root_gb}G, minimum is {image.min_disk}G.")
+    size_gb = ((image.size or 0) + (1 << 30) - 1) >> 30
+    if flavor.root_gb and size_gb > flavor.root_gb:
+        raise core_errors.BadRequest("Flavor's disk is too small for requested image. Flavor disk "
+                                     f"is {flavor.root_gb * (1 << 30)} bytes, image is "
+                                     f"{image.size} bytes.")
+    if image.min_ram > flavor.memory_mb:
+        raise core_errors.BadRequest("Flavor's memory is too small for requested image.")
+    return image
+
+
+def _placement_hints(deps: ComputeDeps, ctx: RequestContext,
+                     az: str | None) -> tuple[str | None, str | None, str | None]:
+    """`zone`, `zone:host` or `zone:host:node` (forcing a host is for admins)."""
+    if az is None:
+        return None, None, None
+    zone, _, rest = az.partition(":")
+    host, _, node = rest.partition(":")
+    if host or node:
+        deps.policy.authorize("os_compute_api:servers:create:forced_host", ctx,
+                              {"project_id": ctx.project_id})
+    return zone or None, host or None, node or None
+
+
+def _host_list(value: str | list[str] | None) -> list[str]:
+    items = [value] if isinstance(value, str) else list(value or [])
+    for item in items:
+        if not _is_uuid(item):
+            raise core_errors.BadRequest(f"Invalid input for field/attribute: {item!r} is not a "
+                                         "'uuid'")
+    return items
+
+
+async def _group(session: AsyncSession, ctx: RequestContext,
+                 hints: SchedulerHints | None) -> ServerGroupRow | None:
+    if hints is None or hints.group is None:
+        return None
+    if not _is_uuid(hints.group):
+        raise core_errors.BadRequest(f"Invalid input for field/attribute group: {hints.group!r} "
+                                     "is not a 'uuid'")
+    row = (await session.execute(select(ServerGroupRow).where(
+        ServerGroupRow.uuid == hints.group))).scalar()
+    if row is None or not ctx.may_see(row.project_id):
+        raise core_errors.BadRequest(f"Invalid server group {hints.group}.")
+    return row
+
+
+def _counts(req: ServerCreateRequest) -> tuple[int, int]:
+    server = req.server
+    max_count = server.max_count if server.max_count is not None else server.min_count
+    if server.min_count > max_count:
+        raise core_errors.BadRequest("min_count must be <= max_count")
+    return server.min_count, max_count
+
+
+def _check_networks(req: ServerCreateRequest, version: tuple[int, int]) -> None:
+    networks = req.server.networks
+    if networks is None:
+        if version >= (2, 37):
+            raise core_errors.BadRequest("Invalid input for field/attribute networks: "
+                                         "'networks' is a required property")
+        return
+    if networks == "none":
+        return
+    # TODO(issue 5): networks "auto" and lists need the network service.
+    raise core_errors.BadRequest("Networks other than 'none' need the network service, which "
+                                 "this cloud does not offer yet.")
+
+
+def _hostname(name: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
+    return cleaned[:63] or "server"
+
+
+async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCreateRequest,
+                         version: tuple[int, int]) -> Created:
+    """Validate, check quota, write the instances durably and hand them to the conductor.
+
+    On any 4xx nothing is written. Returns before any host is chosen (the API's 202).
+    """
+    deps.policy.authorize("os_compute_api:servers:create", ctx, {"project_id": ctx.project_id})
+    server = req.server
+    if server.description is not None and version < (2, 19):
+        raise core_errors.BadRequest("description needs microversion 2.19 or later")
+    if server.tags is not None and version < (2, 52):
+        raise core_errors.BadRequest("tags need microversion 2.52 or later")
+    if (server.host or server.hypervisor_hostname) and version < (2, 74):
+        raise core_errors.BadRequest("host and hypervisor_hostname need microversion 2.74")
+    _check_networks(req, version)
+    min_count, max_count = _counts(req)
+    hints = req.scheduler_hints or req.scheduler_hints_new
+    same_host = _host_list(hints.same_host if hints else None)
+    different_host = _host_list(hints.different_host if hints else None)
+    zone, forced_host, forced_node = _placement_hints(deps, ctx, server.availability_zone)
+    if server.host or server.hypervisor_hostname:
+        deps.policy.authorize("os_compute_api:servers:create:forced_host", ctx,
+                              {"project_id": ctx.project_id})
+    project_id, user_id = ctx.project_id or "", ctx.user_id or ""
+
+    async with deps.read() as session:
+        flavor = await _flavor(session, ctx, str(server.flavorRef))
+    image = await _image(deps, ctx, server.imageRef, flavor)
+
+    admin_pass = server.adminPass or secrets.token_urlsafe(9)
+    reservation_id = f"r-{secrets.token_hex(4)}"
+    async with deps.write() as session:
+        keypair = None
+        if server.key_name is not None:
+            keypair = (await session.execute(select(KeypairRow).where(
+                KeypairRow.user_id == user_id, KeypairRow.name == server.key_name))).scalar()
+            if keypair is None:
+                raise core_errors.BadRequest("Invalid key_name provided.")
+        group = await _group(session, ctx, hints)
+        limit = await quotas.limits(session, deps.settings.compute.quotas, project_id)
+        if 0 <= limit["metadata_items"] < len(server.metadata):
+            raise errors.QuotaExceeded(resources="metadata_items", requested=len(server.metadata),
+                                       used=0, allowed=limit["metadata_items"])
+        used = await quotas.instance_usage(session, project_id)
+        count, stopper = quotas.instances_that_fit(limit, used, flavor.vcpus, flavor.memory_mb,
+                                                   max_count)
+        if count < min_count:
+            raise quotas.exceeded(limit, used, stopper or "instances", flavor.vcpus,
+                                  flavor.memory_mb, min_count)
+        rows = []
+        for index in range(count):
+            name = server.name if count == 1 else f"{server.name}-{index + 1}"
+            row = InstanceRow(
+                uuid=str(uuid.uuid4()), project_id=project_id, user_id=user_id,
+                display_name=name, display_description=server.description,
+                hostname=_hostname(name), image_ref=image.id,
+                flavor=flavor.model_dump(mode="json"), vcpus=flavor.vcpus,
+                memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
+                vm_state=VmState.BUILDING, task_state=TaskState.SCHEDULING,
+                power_state=PowerState.NOSTATE, availability_zone=zone,
+                key_name=keypair.name if keypair else None,
+                key_data=keypair.public_key if keypair else None, user_data=server.user_data,
+                config_drive="True" if server.config_drive in (True, "true", "True") else "",
+                reservation_id=reservation_id, launch_index=index,
+                access_ip_v4=server.accessIPv4, access_ip_v6=server.accessIPv6,
+                system_metadata={"image_" + k: str(v) for k, v in image.properties.items()
+                                 if isinstance(v, str | int | float | bool)})
+            session.add(row)
+            rows.append(row)
+        await session.flush()
+        for row in rows:
+            for key, value in server.metadata.items():
+                session.add(InstanceMetadataRow(instance_uuid=row.uuid, key=key, value=value))
+            for tag in dict.fromkeys(server.tags or []):
+                session.add(InstanceTagRow(instance_uuid=row.uuid, tag=tag))
+            if group is not None:
+                session.add(ServerGroupMemberRow(group_id=group.id, instance_uuid=row.uuid))
+            await instances.start_action(session, ctx, row.uuid, "create")
+        await session.flush()
+        # Counted again with our rows in: a concurrent create that got in first makes us lose.
+        again = await quotas.instance_usage(session, project_id)
+        for resource, in_use in (("instances", again.instances), ("cores", again.cores),
+                                 ("ram", again.ram)):
+            if 0 <= limit[resource] < in_use:
+                raise quotas.exceeded(limit, used, resource, flavor.vcpus, flavor.memory_mb, count)
+
+    spec = RequestSpec(
+        instance_uuids=[r.uuid for r in rows], project_id=project_id, user_id=user_id,
+        flavor=flavor, image_id=image.id, image_properties=image.properties,
+        availability_zone=zone, force_host=server.host or forced_host,
+        force_node=server.hypervisor_hostname or forced_node,
+        group_uuid=group.uuid if group else None, group_policy=group.policy if group else None,
+        group_max_per_host=(group.rules or {}).get("max_server_per_host") if group else None,
+        same_host=same_host, different_host=different_host)
+    await deps.conductor.schedule_and_build_instances(ctx, spec)
+    servers = [Server(r, dict(server.metadata), list(dict.fromkeys(server.tags or [])), None,
+                      [group.uuid] if group else []) for r in rows]
+    return Created(servers, reservation_id, admin_pass)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+async def _assemble(session: AsyncSession, rows: list[InstanceRow]) -> list[Server]:
+    uuids = [r.uuid for r in rows]
+    metadata: dict[str, dict[str, str]] = {u: {} for u in uuids}
+    tags: dict[str, list[str]] = {u: [] for u in uuids}
+    faults: dict[str, Fault] = {}
+    groups: dict[str, list[str]] = {u: [] for u in uuids}
+    if uuids:
+        for m in (await session.execute(select(InstanceMetadataRow).where(
+                InstanceMetadataRow.instance_uuid.in_(uuids)))).scalars():
+            metadata[m.instance_uuid][m.key] = m.value
+        for t in (await session.execute(select(InstanceTagRow).where(
+                InstanceTagRow.instance_uuid.in_(uuids)).order_by(InstanceTagRow.tag))).scalars():
+            tags[t.instance_uuid].append(t.tag)
+        for f in (await session.execute(select(InstanceFaultRow).where(
+                InstanceFaultRow.instance_uuid.in_(uuids)).order_by(InstanceFaultRow.id))).scalars():
+            faults[f.instance_uuid] = Fault(f.code, f.message, f.details, f.created_at)
+        for member_uuid, group_uuid in (await session.execute(
+                select(ServerGroupMemberRow.instance_uuid, ServerGroupRow.uuid).join(
+                    ServerGroupRow, ServerGroupRow.id == ServerGroupMemberRow.group_id).where(
+                    ServerGroupMemberRow.instance_uuid.in_(uuids)))).all():
+            groups[member_uuid].append(group_uuid)
+    return [Server(r, metadata[r.uuid], tags[r.uuid], faults.get(r.uuid), groups[r.uuid])
+            for r in rows]
+
+
+async def _row(session: AsyncSession, ctx: RequestContext, server_id: str) -> InstanceRow:
+    row = await session.get(InstanceRow, server_id) if _is_uuid(server_id) else None
+    if row is None or row.deleted_at is not None or not ctx.may_see(row.project_id):
+        raise errors.ServerNotFound(server_id=server_id)
+    return row
+
+
+async def get_server(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> Server:
+    async with deps.read() as session:
+        row = await _row(session, ctx, server_id)
+        deps.policy.authorize("os_compute_api:servers:show", ctx, {"project_id": row.project_id})
+        return (await _assemble(session, [row]))[0]
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    """Nova's hostId: the same for one project's servers on one host, opaque across projects."""
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+async def update_server(deps: ComputeDeps, ctx: RequestContext, server_id: str,
+                        changes: dict[str, Any], version: tuple[int, int]) -> Server:
+    if "description" in changes and version < (2, 19):
+        raise core_errors.BadRequest("description needs microversion 2.19 or later")
+    async with deps.write() as session:
+        row = await _row(session, ctx, server_id)
+        deps.policy.authorize("os_compute_api:servers:update", ctx, {"project_id": row.project_id})
+        columns = {"name": "display_name", "description": "display_description",
+                   "accessIPv4": "access_ip_v4", "accessIPv6": "access_ip_v6"}
+        for key, value in changes.items():
+            if key in columns:
+                setattr(row, columns[key], value)
+        if "name" in changes:
+            row.hostname = _hostname(changes["name"])
+        row.updated_at = db.utcnow()
+        return (await _assemble(session, [row]))[0]
+
+
+async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, *,
+                        force: bool = False) -> None:
+    """Mark the server deleting and have its host destroy the guest; a server that never
+    reached a host is deleted here at once. Its agent finishes the rest (instance_destroyed)."""
+    async with deps.write() as session:
+        row = await _row(session, ctx, server_id)
+        rule = "os_compute_api:servers:delete" if not force else "os_compute_api:os-deferred-delete:force"
+        deps.policy.authorize(rule, ctx, {"project_id": row.project_id})
+        if row.locked and not ctx.is_admin:
+            raise errors.InstanceLocked(server_id=server_id)
+        host = row.host
+        await instances.start_action(session, ctx, row.uuid, "delete")
+        if host is None:
+            await _finish_delete(session, row)
+            return
+        changed = await instances.compare_and_swap(session, row.uuid,
+                                                   {"task_state": TaskState.DELETING})
+        if not changed:
+            raise errors.ServerNotFound(server_id=server_id)
+    await deps.agents.terminate_instance(ctx, host, server_id)
+
+
+async def _finish_delete(session: AsyncSession, row: InstanceRow) -> None:
+    now = db.utcnow()
+    row.vm_state, row.task_state, row.power_state = VmState.DELETED, None, PowerState.NOSTATE
+    row.deleted_at = row.terminated_at = row.updated_at = now
+    await session.execute(delete(ServerGroupMemberRow).where(
+        ServerGroupMemberRow.instance_uuid == row.uuid))

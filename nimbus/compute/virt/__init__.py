@@ -1,0 +1,1 @@
+"""Hypervisor drivers behind `VirtDriver`; the entry point picks one from `DRIVERS` by name."""

@@ -1,0 +1,129 @@
+"""What the compute agent needs from a hypervisor, and nothing more.
+
+    driver = FakeDriver(FakeHostConfig(hostname="node1"))
+    info = await driver.spawn(GuestSpec(uuid=..., name="vm1", vcpus=1, memory_mb=512, root_gb=1))
+    assert info.power_state is PowerState.RUNNING
+    await driver.destroy(info.uuid)
+
+A driver knows nothing about HTTP, RPC or the database: it gets frozen dataclasses and returns
+them. Optional features are further small ABCs (`SupportsPause`, ...) that the agent checks with
+isinstance, answering a clear 4xx when a driver lacks one.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from pathlib import Path
+
+from nimbus.compute.states import PowerState
+
+
+@dataclasses.dataclass(frozen=True)
+class VifSpec:
+    """One network interface of a guest, as the network service bound it."""
+
+    port_id: str
+    mac: str
+    network_id: str
+    fixed_ips: tuple[str, ...] = ()
+    mtu: int = 1500
+    bridge: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestSpec:
+    uuid: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    image_path: Path | None = None
+    image_format: str = "raw"
+    user_data: bytes | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    vifs: tuple[VifSpec, ...] = ()
+    power_on: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestInfo:
+    uuid: str
+    power_state: PowerState
+
+
+@dataclasses.dataclass(frozen=True)
+class HostResources:
+    """What the host offers; the resource tracker reports it to placement as inventory."""
+
+    hypervisor_hostname: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    hypervisor_type: str
+    hypervisor_version: int
+    host_ip: str = "127.0.0.1"
+    cpu_info: str = "{}"
+
+
+class GuestNotFound(Exception):
+    """The hypervisor has no guest with this uuid."""
+
+    def __init__(self, uuid: str) -> None:
+        super().__init__(f"no guest {uuid} on this host")
+        self.uuid = uuid
+
+
+class VirtDriver(abc.ABC):
+    """A hypervisor on one host. Every method is idempotent where its docstring says so."""
+
+    @abc.abstractmethod
+    async def host_resources(self) -> HostResources:
+        """The host's capacity, as the hypervisor sees it now."""
+
+    @abc.abstractmethod
+    async def list_guests(self) -> list[GuestInfo]:
+        """Every guest the hypervisor knows, with its power state (for power-state sync)."""
+
+    @abc.abstractmethod
+    async def spawn(self, guest: GuestSpec) -> GuestInfo:
+        """Create the guest and start it if `guest.power_on`.
+
+        On failure nothing is left behind: the agent will not call destroy().
+        """
+
+    @abc.abstractmethod
+    async def destroy(self, uuid: str) -> None:
+        """Stop the guest and remove it with its disks. Idempotent: an unknown uuid is fine."""
+
+    @abc.abstractmethod
+    async def power_off(self, uuid: str, *, timeout: float = 60.0) -> GuestInfo:
+        """Shut the guest down (ACPI first, forced after `timeout`). Raises GuestNotFound."""
+
+    @abc.abstractmethod
+    async def power_on(self, uuid: str) -> GuestInfo:
+        """Start a stopped guest. Raises GuestNotFound."""
+
+    @abc.abstractmethod
+    async def reboot(self, uuid: str, *, hard: bool) -> GuestInfo:
+        """Soft (ACPI) or hard reboot. Raises GuestNotFound."""
+
+    @abc.abstractmethod
+    async def console_output(self, uuid: str, *, max_bytes: int | None = None) -> str:
+        """The guest's serial console log so far (its tail past `max_bytes`)."""
+
+
+class SupportsPause(abc.ABC):
+    @abc.abstractmethod
+    async def pause(self, uuid: str) -> GuestInfo: ...
+
+    @abc.abstractmethod
+    async def unpause(self, uuid: str) -> GuestInfo: ...
+
+
+class SupportsSuspend(abc.ABC):
+    @abc.abstractmethod
+    async def suspend(self, uuid: str) -> GuestInfo: ...
+
+    @abc.abstractmethod
+    async def resume(self, uuid: str) -> GuestInfo: ...

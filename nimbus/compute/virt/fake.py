@@ -1,0 +1,119 @@
+"""`FakeDriver`: in-memory guests for simulation and fast tests, with injected faults and delays.
+
+    driver = FakeDriver(FakeHostConfig(hostname="node2", vcpus=8, spawn_delay=0.05))
+    driver.fail_next("spawn", RuntimeError("disk full"))   # the next spawn raises this
+
+It behaves like a hypervisor that always works, unless told otherwise: state changes are
+immediate (after the configured delay) and consistent, so that every path above the driver
+runs as it would on QEMU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from nimbus.compute.states import PowerState
+from nimbus.compute.virt.driver import (
+    GuestInfo,
+    GuestNotFound,
+    GuestSpec,
+    HostResources,
+    SupportsPause,
+    SupportsSuspend,
+    VirtDriver,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeHostConfig:
+    hostname: str
+    vcpus: int = 16
+    memory_mb: int = 32768
+    disk_gb: int = 1024
+    spawn_delay: float = 0.0
+    action_delay: float = 0.0
+
+
+@dataclasses.dataclass
+class FakeGuest:
+    spec: GuestSpec
+    power_state: PowerState
+    console: list[str] = dataclasses.field(default_factory=list)
+
+    def info(self) -> GuestInfo:
+        return GuestInfo(self.spec.uuid, self.power_state)
+
+
+class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend):
+    def __init__(self, config: FakeHostConfig) -> None:
+        self.config = config
+        self.guests: dict[str, FakeGuest] = {}
+        self._faults: dict[str, list[Exception]] = {}
+
+    def fail_next(self, operation: str, error: Exception) -> None:
+        """Make the next call of `operation` (a method name, e.g. "spawn") raise `error`."""
+        self._faults.setdefault(operation, []).append(error)
+
+    async def _enter(self, operation: str, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        pending = self._faults.get(operation)
+        if pending:
+            raise pending.pop(0)
+
+    def _guest(self, uuid: str) -> FakeGuest:
+        try:
+            return self.guests[uuid]
+        except KeyError:
+            raise GuestNotFound(uuid) from None
+
+    async def host_resources(self) -> HostResources:
+        c = self.config
+        return HostResources(hypervisor_hostname=c.hostname, vcpus=c.vcpus, memory_mb=c.memory_mb,
+                             disk_gb=c.disk_gb, hypervisor_type="fake", hypervisor_version=1000)
+
+    async def list_guests(self) -> list[GuestInfo]:
+        return [g.info() for g in self.guests.values()]
+
+    async def spawn(self, guest: GuestSpec) -> GuestInfo:
+        await self._enter("spawn", self.config.spawn_delay)
+        state = PowerState.RUNNING if guest.power_on else PowerState.SHUTDOWN
+        fake = FakeGuest(guest, state, [f"fake console of {guest.name}\n", "login: \n"])
+        self.guests[guest.uuid] = fake
+        return fake.info()
+
+    async def destroy(self, uuid: str) -> None:
+        await self._enter("destroy", self.config.action_delay)
+        self.guests.pop(uuid, None)
+
+    async def _set(self, operation: str, uuid: str, state: PowerState) -> GuestInfo:
+        await self._enter(operation, self.config.action_delay)
+        guest = self._guest(uuid)
+        guest.power_state = state
+        return guest.info()
+
+    async def power_off(self, uuid: str, *, timeout: float = 60.0) -> GuestInfo:
+        return await self._set("power_off", uuid, PowerState.SHUTDOWN)
+
+    async def power_on(self, uuid: str) -> GuestInfo:
+        return await self._set("power_on", uuid, PowerState.RUNNING)
+
+    async def reboot(self, uuid: str, *, hard: bool) -> GuestInfo:
+        return await self._set("reboot", uuid, PowerState.RUNNING)
+
+    async def pause(self, uuid: str) -> GuestInfo:
+        return await self._set("pause", uuid, PowerState.PAUSED)
+
+    async def unpause(self, uuid: str) -> GuestInfo:
+        return await self._set("unpause", uuid, PowerState.RUNNING)
+
+    async def suspend(self, uuid: str) -> GuestInfo:
+        return await self._set("suspend", uuid, PowerState.SUSPENDED)
+
+    async def resume(self, uuid: str) -> GuestInfo:
+        return await self._set("resume", uuid, PowerState.RUNNING)
+
+    async def console_output(self, uuid: str, *, max_bytes: int | None = None) -> str:
+        text = "".join(self._guest(uuid).console)
+        return text[-max_bytes:] if max_bytes else text
