@@ -33,7 +33,7 @@ class Stock:
                 and self.used + amount <= self.capacity)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class Node:
     id: int
     uuid: str
