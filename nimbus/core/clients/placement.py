@@ -5,6 +5,7 @@
     await placement.set_inventory(rp_uuid, {"VCPU": Inventory(total=8, allocation_ratio=4.0)})
     candidates = await placement.allocation_candidates({"VCPU": 1, "MEMORY_MB": 512})
     claimed = await placement.claim(consumer, rp_uuid, {"VCPU": 1, ...}, project, user)
+    await placement.move_allocations(instance_uuid, migration_uuid)   # source keeps nothing
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ class Candidate:
 
 class PlacementError(errors.ServiceUnavailable):
     template = "Placement answered {status}: {detail}"
+
+
+def _provider_race(resp: httpx.Response) -> bool:
+    """A 409 worth repeating: generations moved, not a capacity refusal or a known consumer."""
+    try:
+        error = resp.json()["errors"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False
+    return bool(error.get("code") == "placement.concurrent_update"
+                and "consumer generation" not in str(error.get("detail", "")))
 
 
 class PlacementClient:
@@ -131,15 +142,46 @@ class PlacementClient:
     async def claim(self, consumer: str, provider_uuid: str, resources: dict[str, int],
                     project_id: str, user_id: str) -> bool:
         """Allocate for a new consumer; False when the provider has no room any more (a
-        concurrent claim won). Placement checks capacity and generations atomically."""
-        resp = await self._request("PUT", f"/allocations/{consumer}", json={
-            "allocations": {provider_uuid: {"resources": resources}},
-            "project_id": project_id, "user_id": user_id, "consumer_generation": None})
-        if resp.status_code == 204:
-            return True
-        if resp.status_code == 409:
-            return False
-        raise self._fail(resp)
+        concurrent claim won). Placement checks capacity and generations atomically; a claim
+        that kept losing generation races (409 placement.concurrent_update) is sent again."""
+        body = {"allocations": {provider_uuid: {"resources": resources}},
+                "project_id": project_id, "user_id": user_id, "consumer_generation": None}
+        for _ in range(_GENERATION_RETRIES):
+            resp = await self._request("PUT", f"/allocations/{consumer}", json=body)
+            if resp.status_code == 204:
+                return True
+            if resp.status_code != 409:
+                raise self._fail(resp)
+            if not _provider_race(resp):
+                return False
+        return False
+
+    async def move_allocations(self, source: str, target: str) -> bool:
+        """Give everything `source` holds to `target` (which must hold nothing), atomically:
+        how a migration record hands an instance's allocations over, or back. False if
+        `source` holds nothing; retried while either consumer changes under us."""
+        for _ in range(_GENERATION_RETRIES):
+            held = await self._request("GET", f"/allocations/{source}")
+            if held.status_code != 200:
+                raise self._fail(held)
+            src = held.json()
+            if not src.get("allocations"):
+                return False
+            dst = await self._request("GET", f"/allocations/{target}")
+            if dst.status_code != 200:
+                raise self._fail(dst)
+            owner = {"project_id": src["project_id"], "user_id": src["user_id"]}
+            resp = await self._request("POST", "/allocations", json={
+                source: {"allocations": {}, "consumer_generation": src["consumer_generation"],
+                         **owner},
+                target: {"allocations": {rp: {"resources": a["resources"]}
+                                         for rp, a in src["allocations"].items()},
+                         "consumer_generation": dst.json().get("consumer_generation"), **owner}})
+            if resp.status_code == 204:
+                return True
+            if resp.status_code != 409 or "concurrent_update" not in resp.text:
+                raise self._fail(resp)
+        raise PlacementError(status=409, detail="allocations kept changing")
 
     async def delete_allocations(self, consumer: str) -> None:
         """Give back everything `consumer` holds. Idempotent."""
