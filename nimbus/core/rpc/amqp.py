@@ -159,6 +159,7 @@ class AmqpTransport(Transport):
         self._publisher: AbstractRobustChannel | None = None
         self._declared: dict[str, AbstractExchange | None] = {}
         self._closed = False
+        self.reconnects = 0  # connections restored after a drop, with their queues and consumers
 
     def __repr__(self) -> str:
         return f"<AmqpTransport {self.url.with_password(None)} {self.connection_name}>"
@@ -186,6 +187,7 @@ class AmqpTransport(Transport):
     def _on_reconnect(self, *_: Any) -> None:
         # After a broker restart, non-durable exchanges are gone: declare again before sending.
         self._declared.clear()
+        self.reconnects += 1
         LOG.info("reconnected to %s", self.url.with_password(None))
 
     async def aclose(self) -> None:
@@ -198,7 +200,18 @@ class AmqpTransport(Transport):
             if not waiter.done():
                 waiter.set_exception(TransportError(reason="the transport closed before the reply"))
         if self._connection is not None:
+            await self._delete_reply_queue()
             await self._connection.close()
+
+    async def _delete_reply_queue(self) -> None:
+        # Nobody will read it again; it would otherwise linger until it expires.
+        if self._reply_to is None or self._publisher is None:
+            return
+        try:
+            async with asyncio.timeout(2):
+                await self._publisher.queue_delete(self._reply_to)
+        except (*CONNECTION_EXCEPTIONS, TimeoutError) as exc:
+            LOG.debug("could not delete %s: %r", self._reply_to, exc)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -291,9 +304,13 @@ class AmqpTransport(Transport):
 
     async def _on_reply(self, incoming: AbstractIncomingMessage) -> None:
         waiter = self._pending.get(incoming.correlation_id or "")
+        LOG.debug("reply %s (%s)", incoming.correlation_id, "awaited" if waiter else "unknown")
         if waiter is not None and not waiter.done():
             waiter.set_result(incoming.body)
-        await incoming.ack()
+        try:
+            await incoming.ack()
+        except CONNECTION_EXCEPTIONS as exc:  # delivered again after the reconnect, then ignored
+            LOG.debug("could not acknowledge a reply: %r", exc)
 
     # -- serving --------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from nimbus.core.context import RequestContext, global_request_id_var, request_id_var
-from nimbus.core.rpc.errors import error_from_dict
+from nimbus.core.rpc.errors import TransportError, error_from_dict
 from nimbus.core.rpc.message import Kind, Message, Target
 from nimbus.core.rpc.transport import Transport
 
@@ -46,7 +46,8 @@ class RpcClient:
         """
         msg = self._message(Kind.CALL, Target(self.topic, self.server), ctx, method, kwargs)
         reply = await self.transport.send(msg, timeout=timeout if timeout is not None else self.timeout)
-        assert reply is not None, "a transport answers every call"
+        if reply is None:
+            raise TransportError(reason=f"{type(self.transport).__name__} gave no reply to a call")
         result, error = reply.decode()
         if error is not None:
             raise error_from_dict(error)

@@ -69,7 +69,7 @@ async def _settle(op: Coroutine[Any, Any, None], delivery: Delivery) -> None:
         await op
     except Exception as exc:
         # The channel that delivered it is gone: the broker will deliver it again.
-        LOG.warning("could not settle a message from %s (%s); it will be delivered again",
+        LOG.warning("could not settle a message from %s (%r); it will be delivered again",
                     delivery.queue, exc)
 
 

@@ -120,7 +120,9 @@ class RpcServer:
 
     def _failed(self, msg: Message, exc: Exception) -> Reply | None:
         if is_declared(exc):
-            LOG.info("%s %s failed: %s: %s", msg.kind, msg.method, type(exc).__name__, exc)
+            # The caller of a call gets it; for a cast this line is all that is left of it.
+            LOG.log(logging.INFO if msg.kind is Kind.CALL else logging.WARNING,
+                    "%s %s failed: %s: %s", msg.kind, msg.method, type(exc).__name__, exc)
         else:
             LOG.error("%s %s failed unexpectedly", msg.kind, msg.method, exc_info=exc)
         if msg.kind is not Kind.CALL:
