@@ -318,6 +318,9 @@ class AmqpTransport(Transport):
         connection = await self._connect()
         try:
             channel = await connection.channel(publisher_confirms=False)
+        except CONNECTION_EXCEPTIONS as exc:
+            raise TransportError(reason=f"cannot serve {target.name}: {exc!r}") from exc
+        try:
             await channel.set_qos(prefetch_count=prefetch)
             if target.fanout:
                 exchange = await channel.declare_exchange(
@@ -331,6 +334,7 @@ class AmqpTransport(Transport):
             listener = _AmqpListener(self, channel, queue, handler)
             await listener.start()
         except CONNECTION_EXCEPTIONS as exc:
-            raise TransportError(reason=f"cannot serve {target.name}: {exc}") from exc
+            await asyncio.gather(channel.close(), return_exceptions=True)
+            raise TransportError(reason=f"cannot serve {target.name}: {exc!r}") from exc
         self.listeners.add(listener)
         return listener

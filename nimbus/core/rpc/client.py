@@ -42,7 +42,9 @@ class RpcClient:
                    **kwargs: Any) -> Any:
         """Run `method` on one server and return its result.
 
-        Raises RpcTimeout past `timeout` (the client's by default); the method may still run.
+        Raises RpcTimeout past `timeout` (the client's by default; it is never passed on to
+        the method). The method may then have run or still be running; a call no server took
+        in time expires unhandled.
         """
         msg = self._message(Kind.CALL, Target(self.topic, self.server), ctx, method, kwargs)
         reply = await self.transport.send(msg, timeout=timeout if timeout is not None else self.timeout)

@@ -93,6 +93,6 @@ class InFlight:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
         if self._tasks:
-            LOG.warning("%s: cancelling %d handlers still running after %.1fs",
-                        self._group.owner, len(self._tasks), timeout)
+            LOG.warning("%s: cancelling %d handlers still running after %.1fs; their messages "
+                        "will be delivered again", self._group.owner, len(self._tasks), timeout)
         await self._group.aclose()
