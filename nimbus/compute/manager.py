@@ -60,10 +60,12 @@ class ComputeAgent:
     @asynccontextmanager
     async def _working_on(self, uuid: str) -> AsyncIterator[None]:
         lock = self._locks.setdefault(uuid, asyncio.Lock())
-        async with lock:
-            yield
-        if not lock.locked() and self._locks.get(uuid) is lock:
-            del self._locks[uuid]
+        try:
+            async with lock:
+                yield
+        finally:  # also when the handler is cancelled, so reconciliation sees it idle
+            if not lock.locked() and self._locks.get(uuid) is lock:
+                del self._locks[uuid]
 
     async def start(self) -> None:
         """Reconcile with the hypervisor, then report this host's resources."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nimbus.cmd import apps, runtime
 from nimbus.core.config import DatabaseSettings, IdentitySettings, Settings
-from nimbus.core.rpc import MemoryTransport
+from nimbus.core.rpc import AmqpTransport, MemoryTransport, Transport
 from nimbus.identity.deps import IdentityDeps
 from tests.dbs import backends, scratch_database
 
 BASE_URL = "http://nimbus.test"
 ADMIN_PASSWORD = "admin-secret-pw"
 SERVICE_PASSWORD = "service-pw"
+RABBITMQ_URL = os.environ.get("NIMBUS_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def buses() -> list[str]:
+    """RPC transports for compute's functional tests: memory always, RabbitMQ unless skipped."""
+    return ["memory"] if os.environ.get("NIMBUS_TEST_SKIP_RABBITMQ") else ["memory", "amqp"]
 
 
 @dataclasses.dataclass
@@ -32,7 +40,7 @@ class Cloud:
     identity: IdentityDeps
     backend: str
     services: apps.Services
-    transport: MemoryTransport
+    transport: Transport
     compute: runtime.ComputeRuntime | None = None
 
     async def token(self, username: str = "admin", password: str = ADMIN_PASSWORD,
@@ -63,9 +71,12 @@ class LateApp:
 
 
 @contextlib.asynccontextmanager
-async def running_cloud(backend: str, tmp_path: Path, *,
-                        fake_hosts: int = 0) -> AsyncIterator[Cloud]:
-    """The whole cloud in-process; with fake_hosts, also conductor, scheduler and agents."""
+async def running_cloud(backend: str, tmp_path: Path, *, fake_hosts: int = 0,
+                        bus: str = "memory") -> AsyncIterator[Cloud]:
+    """The whole cloud in-process; with fake_hosts, also conductor, scheduler and agents.
+
+    bus "amqp" puts compute's RPC on the local RabbitMQ, under a name prefix of its own.
+    """
     async with scratch_database(backend, tmp_path) as url:
         settings = Settings(state_dir=tmp_path / "state", public_url=BASE_URL,
                             database=DatabaseSettings(connection=url),
@@ -75,7 +86,9 @@ async def running_cloud(backend: str, tmp_path: Path, *,
         await apps.migrate_all(database)
         await apps.bootstrap_all(settings, database, admin_password=ADMIN_PASSWORD,
                                  service_password=SERVICE_PASSWORD)
-        transport = MemoryTransport()
+        transport: Transport = MemoryTransport() if bus == "memory" else AmqpTransport(
+            RABBITMQ_URL, prefix=f"nimbus-test-{uuid.uuid4().hex[:12]}", queue_expiry=120,
+            reply_expiry=60)
         late = LateApp()
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=late),
                                      base_url=BASE_URL) as client:

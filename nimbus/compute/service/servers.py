@@ -22,6 +22,7 @@ from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import (
     FlavorExtraSpecRow,
     FlavorRow,
+    InstanceActionRow,
     InstanceFaultRow,
     InstanceMetadataRow,
     InstanceRow,
@@ -251,13 +252,17 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
             if group is not None:
                 session.add(ServerGroupMemberRow(group_id=group.id, instance_uuid=row.uuid))
             await instances.start_action(session, ctx, row.uuid, "create")
-        await session.flush()
-        # Counted again with our rows in: a concurrent create that got in first makes us lose.
+
+    # Counted again once our rows are committed and visible to every other creator (a
+    # transaction's own snapshot would hide theirs under REPEATABLE READ): whoever finds the
+    # limit passed takes its rows back, so racing creates never exceed a quota together.
+    async with deps.read() as session:
         again = await quotas.instance_usage(session, project_id)
-        for resource, in_use in (("instances", again.instances), ("cores", again.cores),
-                                 ("ram", again.ram)):
-            if 0 <= limit[resource] < in_use:
-                raise quotas.exceeded(limit, used, resource, flavor.vcpus, flavor.memory_mb, count)
+    for resource, in_use in (("instances", again.instances), ("cores", again.cores),
+                             ("ram", again.ram)):
+        if 0 <= limit[resource] < in_use:
+            await _remove(deps, [r.uuid for r in rows])
+            raise quotas.exceeded(limit, used, resource, flavor.vcpus, flavor.memory_mb, count)
 
     spec = RequestSpec(
         instance_uuids=[r.uuid for r in rows], project_id=project_id, user_id=user_id,
@@ -360,6 +365,15 @@ async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, 
         if not changed:
             raise errors.ServerNotFound(server_id=server_id)
     await deps.agents.terminate_instance(ctx, host, server_id)
+
+
+async def _remove(deps: ComputeDeps, uuids: list[str]) -> None:
+    """Take back instances that never reached the conductor: no trace of them is left."""
+    async with deps.write() as session:
+        for model in (InstanceMetadataRow, InstanceTagRow, ServerGroupMemberRow):
+            await session.execute(delete(model).where(model.instance_uuid.in_(uuids)))
+        await session.execute(delete(InstanceActionRow).where(InstanceActionRow.instance_uuid.in_(uuids)))
+        await session.execute(delete(InstanceRow).where(InstanceRow.uuid.in_(uuids)))
 
 
 async def _finish_delete(session: AsyncSession, row: InstanceRow) -> None:

@@ -13,14 +13,24 @@ from nimbus.compute.virt.fake import FakeDriver
 from tests.dbs import backends
 from tests.functional.compute.helpers import V, boot, show, upload_image, wait_for
 from tests.functional.compute.users import member_token
-from tests.functional.conftest import Cloud, running_cloud
+from tests.functional.conftest import Cloud, buses, running_cloud
 
 HOSTS = 3
 
 
-@pytest.fixture(params=backends())
+def _variants() -> list[object]:
+    """Every database on the memory bus, and SQLite on RabbitMQ."""
+    found: list[object] = [pytest.param((b, "memory"), id=b) for b in backends()]
+    if "amqp" in buses():
+        found.append(pytest.param(("sqlite", "amqp"), id="sqlite-rabbitmq",
+                                  marks=pytest.mark.rabbitmq))
+    return found
+
+
+@pytest.fixture(params=_variants())
 async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
-    async with running_cloud(request.param, tmp_path, fake_hosts=HOSTS) as running:
+    backend, bus = request.param
+    async with running_cloud(backend, tmp_path, fake_hosts=HOSTS, bus=bus) as running:
         yield running
 
 
@@ -179,7 +189,10 @@ async def test_agent_restart_puts_interrupted_builds_in_error(cloud: Cloud) -> N
     assert host is not None
     agent, runner = cloud.compute.agents[host]
 
-    # The agent dies mid-build; a new one starts on the same host with a fresh hypervisor view.
+    # The agent dies mid-build (its handler is cancelled at once); it starts again on the same
+    # host with a fresh hypervisor view.
+    for server_ in runner.servers:
+        server_.stop_timeout = 0.05  # type: ignore[attr-defined]
     await runner.stop()
     await agent.stop()
     agent.driver = FakeDriver(dataclasses.replace(drivers(cloud)[host].config, spawn_delay=0))
@@ -211,14 +224,25 @@ async def test_bad_server_requests_are_400_and_write_nothing(cloud: Cloud) -> No
     base = {"name": "bad", "imageRef": image, "flavorRef": "1", "networks": "none"}
     cases = [{"flavorRef": "nope"}, {"imageRef": "3f5b1c1e-0000-4000-8000-000000000000"},
              {"imageRef": "not-a-uuid"}, {"key_name": "missing"}, {"networks": None},
-             {"min_count": 3, "max_count": 2}, {"name": ""}, {"bogus": 1},
-             {"availability_zone": "nova:fake-1"}]
+             {"min_count": 3, "max_count": 2}, {"name": ""}, {"bogus": 1}]
     for change in cases:
         body = {k: v for k, v in {**base, **change}.items() if v is not None}
         resp = await cloud.client.post(f"{V}/servers", json={"server": body}, headers=headers)
         assert resp.status_code in (400, 403), (change, resp.text)
     listed = await cloud.client.get(f"{V}/servers", headers=admin)
     assert listed.json()["servers"] == []
+    member = {"X-Auth-Token": await member_token(cloud), "OpenStack-API-Version": "compute 2.79"}
+    forced = await cloud.client.post(f"{V}/servers", headers=member, json={
+        "server": {**base, "availability_zone": "nova:fake-1"}})
+    assert forced.status_code == 403 and "forbidden" in forced.json()
+
+
+async def test_admin_may_force_a_host(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    server_id = await boot(cloud, admin, image, availability_zone="nova:fake-2")
+    server = await wait_for(cloud, admin, server_id, "ACTIVE", "ERROR")
+    assert server is not None and server["OS-EXT-SRV-ATTR:host"] == "fake-2"
 
 
 async def test_stop_start_and_conflicting_action(cloud: Cloud) -> None:
