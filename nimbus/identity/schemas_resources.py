@@ -33,9 +33,14 @@ QueryStr = Annotated[str | None, filter_query()]
 
 
 def _reject_nul(value: Any) -> None:
+    """Strings the databases cannot store (NUL, lone surrogates) are a 400, not a 500."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("strings cannot contain NUL characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError("strings must be valid Unicode") from exc
     elif isinstance(value, dict):
         for key, item in value.items():
             _reject_nul(key)

@@ -473,6 +473,8 @@ async def add_tag(deps: IdentityDeps, ctx: RequestContext, project_id: str, tag:
 
 async def delete_tag(deps: IdentityDeps, ctx: RequestContext, project_id: str, tag: str) -> None:
     deps.policy.authorize("identity:update_project_tags", ctx, _target(project_id))
+    if "\x00" in tag:
+        raise id_errors.ProjectTagNotFound(project_tag=tag)
     async with deps.write() as session:
         await require_project(session, project_id)
         result = await session.execute(delete(ProjectTagRow).where(

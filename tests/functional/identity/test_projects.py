@@ -139,6 +139,8 @@ async def test_tags_api(cloud: Cloud) -> None:
     assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
     assert (await cloud.client.put(f"{base}/z", headers=headers)).status_code == 400
     assert (await cloud.client.put(f"{base}/a,b", headers=headers)).status_code == 400
+    assert (await cloud.client.put(f"{base}/a%00", headers=headers)).status_code == 400
+    assert (await cloud.client.delete(f"{base}/a%00", headers=headers)).status_code == 404
     assert (await cloud.client.delete(f"{base}/x", headers=headers)).status_code == 204
     assert (await cloud.client.delete(f"{base}/x", headers=headers)).status_code == 404
     shown = await cloud.client.get(f"{V3}/projects/{pid}", headers=headers)
@@ -351,7 +353,8 @@ async def test_bad_project_requests_are_400(cloud: Cloud) -> None:
     headers = {**await cloud.admin_headers(), "Content-Type": "application/json"}
     bad = [b"{oops", b'{"project": {"description": "no name"}}', b'{"project": {"name": ["x"]}}',
            b'{"project": {"name": "x", "enabled": "true"}}', b'{"project": {"name": "x", "tags": "a"}}',
-           b'{"project": {"name": "' + b"n" * 65 + b'"}}', b'{"projects": {"name": "x"}}']
+           b'{"project": {"name": "' + b"n" * 65 + b'"}}', b'{"projects": {"name": "x"}}',
+           b'{"project": {"name": "x\\ud800"}}', b'{"project": {"name": "x", "note": "\\u0000"}}']
     for raw in bad:
         resp = await cloud.client.post(f"{V3}/projects", headers=headers, content=raw)
         assert resp.status_code == 400, (raw, resp.text)
