@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from nimbus.compute import bootstrap as compute_bootstrap
-from nimbus.compute import rpcapi
 from nimbus.compute import policy as compute_policy
+from nimbus.compute import rpcapi
 from nimbus.compute.api import build_app as build_compute_app
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db, errors
