@@ -40,7 +40,7 @@ MaxInt = Annotated[int, Field(le=standard.MAX_INT)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def parse(model: Any, raw: bytes) -> Any:

@@ -58,6 +58,12 @@ async def test_bad_inventories_are_400(placement: Placement) -> None:
         resp = await placement.put(f"/resource_providers/{rp}/inventories",
                                    {"resource_provider_generation": 0, "inventories": {"VCPU": inv}})
         assert resp.status_code == 400, (inv, resp.text)
+    resp = await placement.client.put(
+        f"/placement/resource_providers/{rp}/inventories", headers={
+            **placement.headers(), "Content-Type": "application/json"},
+        content=b'{"resource_provider_generation": 0, "inventories": '
+                b'{"VCPU": {"total": 8, "allocation_ratio": -Infinity}}}')
+    assert resp.status_code == 400, resp.text
     for name in ("vcpu", "CUSTOM_UNKNOWN", "NOT_A_CLASS"):
         resp = await placement.put(f"/resource_providers/{rp}/inventories",
                                    {"resource_provider_generation": 0,
