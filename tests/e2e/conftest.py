@@ -27,6 +27,7 @@ READY = "Nimbus is ready at"
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
 CLI_TIMEOUT = 60.0
+FAKE_HOSTS = 3
 
 
 def free_port() -> int:
@@ -66,7 +67,8 @@ class RunningCloud:
 
     def start(self) -> None:
         env = {**clean_env(), "NIMBUS_PORT": str(self.port), "NIMBUS_STATE_DIR": str(self.state_dir),
-               "NIMBUS_IDENTITY__BCRYPT_ROUNDS": "4", "PYTHONUNBUFFERED": "1"}
+               "NIMBUS_IDENTITY__BCRYPT_ROUNDS": "4", "NIMBUS_FAKE_HOSTS": str(FAKE_HOSTS),
+               "PYTHONUNBUFFERED": "1"}
         self.output = []
         self.process = subprocess.Popen(
             ["make", "--no-print-directory", "up"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,

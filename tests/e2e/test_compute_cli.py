@@ -1,0 +1,95 @@
+"""Compute through the real `openstack` CLI against `make up` with three fake hosts."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import FAKE_HOSTS, Cli
+
+pytestmark = pytest.mark.e2e
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def image(admin_cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("img") / "disk.raw"
+    path.write_bytes(b"\x00nimbus e2e disk\x00" * 4096)
+    created = admin_cli.json("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                             "--file", str(path), "--public", unique("e2e-image"))
+    image_id: str = created["id"]
+    return image_id
+
+
+def create_server(admin_cli: Cli, image: str, name: str, *extra: str) -> dict[str, Any]:
+    server: dict[str, Any] = admin_cli.json("server", "create", "--flavor", "m1.tiny", "--image", image,
+                                            "--nic", "none", "--wait", *extra, name)
+    return server
+
+
+def test_server_lifecycle_with_events(admin_cli: Cli, image: str) -> None:
+    name = unique("e2e-vm")
+    server = create_server(admin_cli, image, name)
+
+    assert server["status"] == "ACTIVE"
+    shown = admin_cli.json("server", "show", name)
+    assert shown["OS-EXT-SRV-ATTR:host"].startswith("fake-")
+    assert name in {s["Name"] for s in admin_cli.json("server", "list")}
+    events = admin_cli.json("server", "event", "list", name)
+    assert [e["Action"] for e in events] == ["create"]
+    detail = admin_cli.json("server", "event", "show", name, events[0]["Request ID"])
+    steps = {e["event"]: e["result"] for e in detail["events"]}
+    assert steps == {"conductor_schedule_and_build_instances": "Success",
+                     "compute__do_build_and_run_instance": "Success"}
+
+    admin_cli.run("server", "delete", "--wait", name)
+    assert name not in {s["Name"] for s in admin_cli.json("server", "list")}
+
+
+def test_compute_services_hypervisors_and_providers(admin_cli: Cli) -> None:
+    services = admin_cli.json("compute", "service", "list", "--service", "nimbus-compute")
+    hosts = sorted(s["Host"] for s in services)
+    assert hosts == [f"fake-{i}" for i in range(1, FAKE_HOSTS + 1)]
+    assert all(s["State"] == "up" and s["Status"] == "enabled" for s in services)
+
+    hypervisors = admin_cli.json("hypervisor", "list")
+    assert sorted(h["Hypervisor Hostname"] for h in hypervisors) == hosts
+    providers = admin_cli.json("resource", "provider", "list")
+    assert sorted(p["name"] for p in providers) == hosts
+
+    admin_cli.run("compute", "service", "set", "--disable", "--disable-reason", "e2e", "fake-3",
+                  "nimbus-compute")
+    try:
+        disabled = {s["Host"]: s for s in admin_cli.json("compute", "service", "list",
+                                                         "--service", "nimbus-compute", "--long")}
+        assert disabled["fake-3"]["Status"] == "disabled"
+        assert disabled["fake-3"]["Disabled Reason"] == "e2e"
+    finally:
+        admin_cli.run("compute", "service", "set", "--enable", "fake-3", "nimbus-compute")
+
+
+def test_anti_affinity_group_spreads_then_refuses(admin_cli: Cli, image: str) -> None:
+    group = admin_cli.json("server", "group", "create", "--policy", "anti-affinity",
+                           unique("e2e-spread"))
+    names = [unique("e2e-spread-vm") for _ in range(FAKE_HOSTS)]
+    for name in names:
+        create_server(admin_cli, image, name, "--hint", f"group={group['id']}")
+    hosts = {admin_cli.json("server", "show", n)["OS-EXT-SRV-ATTR:host"] for n in names}
+    assert len(hosts) == FAKE_HOSTS
+
+    extra = unique("e2e-spread-extra")
+    failed = admin_cli.run("server", "create", "--flavor", "m1.tiny", "--image", image, "--nic",
+                           "none", "--hint", f"group={group['id']}", "--wait", extra, check=False)
+    assert failed.returncode != 0
+    shown = admin_cli.json("server", "show", extra)
+    assert shown["status"] == "ERROR"
+    assert "ServerGroupAntiAffinityFilter (start: 3, end: 0)" in shown["fault"]["message"]
+
+    for name in [*names, extra]:
+        admin_cli.run("server", "delete", "--wait", name)
