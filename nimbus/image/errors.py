@@ -2,9 +2,9 @@
 
     BadRequest            -> InvalidImage, InvalidPatch, InvalidFilter, UploadInterrupted
     Forbidden             -> ReadOnlyAttribute, ReservedAttribute, AttributeNotRemovable,
-                             OwnerChangeForbidden, FormatChangeForbidden, ImageProtected,
-                             ImageNotModifiable, MembersOnlyForShared, MemberActionForbidden,
-                             ImageDeactivated, InvalidStatusForAction
+                             OwnerChangeForbidden, FormatChangeForbidden, LocationsHidden,
+                             ImageProtected, ImageNotModifiable, MembersOnlyForShared,
+                             MemberActionForbidden, ImageDeactivated, InvalidStatusForAction
     NotFound              -> ImageNotFound, MemberNotFound, TagNotFound, StoreNotFound,
                              ImageNotInStore
     Conflict              -> InvalidStatusTransition, DuplicateMember, DuplicateImage,
@@ -55,6 +55,10 @@ class OwnerChangeForbidden(errors.Forbidden):
 
 class FormatChangeForbidden(errors.Forbidden):
     template = "Attribute {name} can be only replaced for a queued image."
+
+
+class LocationsHidden(errors.Forbidden):
+    template = "It's not allowed to update locations if locations are invisible."
 
 
 class ImageProtected(errors.Forbidden):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from nimbus.image.domain import CONTAINER_FORMATS, DISK_FORMATS, MEMBER_STATUSES, STATUSES
 
@@ -190,25 +190,25 @@ def _check(schema: dict[str, Any], value: Any, where: str) -> str | None:
 
 class MemberCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    member: str = Field(min_length=1, max_length=255)
+    member: StrictStr = Field(min_length=1, max_length=255)
 
 
 class MemberUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    status: str
+    status: StrictStr
 
 
 class ImportMethod(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str
+    name: StrictStr
 
 
 class ImportRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     method: ImportMethod
-    stores: list[str] | None = None
-    all_stores: bool = False
-    all_stores_must_succeed: bool = True
+    stores: list[StrictStr] | None = None
+    all_stores: StrictBool = False
+    all_stores_must_succeed: StrictBool = True
 
 
 PatchMediaType = Literal["application/openstack-images-v2.1-json-patch",

@@ -44,6 +44,8 @@ def parse(body: Any, draft: int) -> list[Change]:
             raise errors.InvalidPatch(detail="Operations must be JSON objects.")
         op, pointer = _op_and_path_d10(raw) if draft == 10 else _op_and_path_d4(raw)
         path = _decode_pointer(pointer)
+        if path[0] == "locations":
+            raise errors.LocationsHidden()
         if len(path) != 1:
             raise errors.InvalidPatch(
                 detail=f"Invalid JSON pointer for this resource: '/{'/'.join(path)}'")
