@@ -53,6 +53,8 @@ def _has_venv() -> bool:
 # Later services add theirs here (qemu-system-x86, dnsmasq, ...).
 APT_PACKAGES: list[AptPackage] = [
     AptPackage("python3-venv", "python3 -m venv", _has_venv),
+    AptPackage("qemu-utils", "qemu-img info: the virtual size of uploaded disk images",
+               lambda: shutil.which("qemu-img") is not None),
 ]
 
 
