@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Request
 
+from nimbus.core import errors
 from nimbus.core.http import service_url
 
 
@@ -41,3 +43,33 @@ def query_bool(value: str | None) -> bool | None:
     if value is None:
         return None
     return value.strip().lower() not in ("0", "f", "false", "n", "no", "off")
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+async def reject_nul(request: Request) -> None:
+    """A router dependency: 400 for a NUL character in the path, query or JSON body.
+
+    PostgreSQL can neither store nor compare text holding NUL (the driver fails, which would
+    be a 500); no identity attribute may contain one, so refuse it before any query.
+    """
+    values = [*request.path_params.values(), *request.query_params.keys(),
+              *request.query_params.values()]
+    found = any("\x00" in str(v) for v in values)
+    if not found and request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()
+        if b"\\u0000" in body:
+            try:
+                found = _holds_nul(json.loads(body))
+            except ValueError:
+                found = False
+    if found:
+        raise errors.BadRequest("Invalid input: NUL characters are not allowed.")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from nimbus.core.http import Ctx
 from nimbus.identity.deps import Deps
 from nimbus.identity.service import app_creds
-from nimbus.identity.views import collection, v3_url
+from nimbus.identity.views import collection, reject_nul, v3_url
 
-router = APIRouter(prefix="/v3")
+router = APIRouter(prefix="/v3", dependencies=[Depends(reject_nul)])
 
 Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
 
@@ -88,7 +88,7 @@ async def create_app_cred(request: Request, user_id: str, body: AppCredCreateBod
     return {"application_credential": app_cred_view(request, cred)}
 
 
-@router.get("/users/{user_id}/application_credentials")
+@router.api_route("/users/{user_id}/application_credentials", methods=["GET", "HEAD"])
 async def list_app_creds(request: Request, user_id: str, deps: Deps, ctx: Ctx,
                          name: str | None = None) -> dict[str, Any]:
     found = await app_creds.list_app_creds(deps, ctx, user_id, name=name)
@@ -96,7 +96,7 @@ async def list_app_creds(request: Request, user_id: str, deps: Deps, ctx: Ctx,
                       [app_cred_view(request, c) for c in found])
 
 
-@router.get("/users/{user_id}/application_credentials/{app_cred_id}")
+@router.api_route("/users/{user_id}/application_credentials/{app_cred_id}", methods=["GET", "HEAD"])
 async def show_app_cred(request: Request, user_id: str, app_cred_id: str, deps: Deps,
                         ctx: Ctx) -> dict[str, Any]:
     cred = await app_creds.get_app_cred(deps, ctx, user_id, app_cred_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import QueryParams
 
 from nimbus.core.http import Ctx
@@ -18,9 +18,9 @@ from nimbus.identity.deps import Deps
 from nimbus.identity.service import assignments
 from nimbus.identity.service.assignments import ActorKind, GrantPoint, TargetKind
 from nimbus.identity.service.effective import SYSTEM_TARGET
-from nimbus.identity.views import collection, v3_url
+from nimbus.identity.views import collection, reject_nul, v3_url
 
-router = APIRouter(prefix="/v3")
+router = APIRouter(prefix="/v3", dependencies=[Depends(reject_nul)])
 
 _PLURAL = {"user": "users", "group": "groups", "project": "projects", "domain": "domains"}
 
@@ -63,7 +63,7 @@ def _grant_routes(actor: ActorKind, target: TargetKind, *, inherited: bool = Fal
     router.add_api_route(item, handler(assignments.revoke_grant), methods=["DELETE"],
                          status_code=204)
     if listable:
-        router.add_api_route(f"{base}{suffix}", list_grants, methods=["GET"])
+        router.add_api_route(f"{base}{suffix}", list_grants, methods=["GET", "HEAD"])
 
 
 _ACTORS: tuple[ActorKind, ...] = ("user", "group")
@@ -140,7 +140,7 @@ def assignment_view(request: Request, a: assignments.RoleAssignment) -> dict[str
     return entity
 
 
-@router.get("/role_assignments")
+@router.api_route("/role_assignments", methods=["GET", "HEAD"])
 async def list_role_assignments(request: Request, deps: Deps, ctx: Ctx) -> dict[str, Any]:
     found = await assignments.list_role_assignments(deps, ctx, _query(request.query_params))
     return collection(request, "role_assignments", [assignment_view(request, a) for a in found])

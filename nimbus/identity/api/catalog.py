@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from nimbus.core.http import Ctx
@@ -12,9 +12,9 @@ from nimbus.identity import errors
 from nimbus.identity.api.roles import extra_attributes
 from nimbus.identity.deps import Deps
 from nimbus.identity.service import catalog_admin
-from nimbus.identity.views import collection, self_links
+from nimbus.identity.views import collection, reject_nul, self_links
 
-router = APIRouter(prefix="/v3")
+router = APIRouter(prefix="/v3", dependencies=[Depends(reject_nul)])
 
 RegionId = Annotated[str, Field(min_length=1, max_length=255)]
 Text255 = Annotated[str, Field(max_length=255)]
@@ -119,7 +119,7 @@ def region_view(request: Request, region: catalog_admin.Region) -> dict[str, Any
             "links": self_links(request, f"regions/{region.id}")}
 
 
-@router.get("/regions")
+@router.api_route("/regions", methods=["GET", "HEAD"])
 async def list_regions(request: Request, deps: Deps, ctx: Ctx,
                        parent_region_id: str | None = None) -> dict[str, Any]:
     found = await catalog_admin.list_regions(deps, ctx, parent_region_id=parent_region_id)
@@ -149,7 +149,7 @@ async def create_region_with_id(request: Request, body: RegionBody, deps: Deps, 
     return await _create_region(request, deps, ctx, body.region, region_id)
 
 
-@router.get("/regions/{region_id}")
+@router.api_route("/regions/{region_id}", methods=["GET", "HEAD"])
 async def show_region(request: Request, region_id: str, deps: Deps, ctx: Ctx) -> dict[str, Any]:
     return {"region": region_view(request, await catalog_admin.get_region(deps, ctx, region_id))}
 
@@ -184,7 +184,7 @@ def service_view(request: Request, service: catalog_admin.Service) -> dict[str, 
     return view
 
 
-@router.get("/services")
+@router.api_route("/services", methods=["GET", "HEAD"])
 async def list_services(request: Request, deps: Deps, ctx: Ctx, type: str | None = None,
                         name: str | None = None) -> dict[str, Any]:
     found = await catalog_admin.list_services(deps, ctx, type=type, name=name)
@@ -201,7 +201,7 @@ async def create_service(request: Request, body: ServiceCreateBody, deps: Deps,
     return {"service": service_view(request, service)}
 
 
-@router.get("/services/{service_id}")
+@router.api_route("/services/{service_id}", methods=["GET", "HEAD"])
 async def show_service(request: Request, service_id: str, deps: Deps,
                        ctx: Ctx) -> dict[str, Any]:
     service = await catalog_admin.get_service(deps, ctx, service_id)
@@ -245,7 +245,7 @@ def _endpoint_extra(spec: EndpointCreate | EndpointUpdate, endpoint_id: str | No
     return extra
 
 
-@router.get("/endpoints")
+@router.api_route("/endpoints", methods=["GET", "HEAD"])
 async def list_endpoints(request: Request, deps: Deps, ctx: Ctx, interface: str | None = None,
                          service_id: str | None = None,
                          region_id: str | None = None) -> dict[str, Any]:
@@ -265,7 +265,7 @@ async def create_endpoint(request: Request, body: EndpointCreateBody, deps: Deps
     return {"endpoint": endpoint_view(request, endpoint)}
 
 
-@router.get("/endpoints/{endpoint_id}")
+@router.api_route("/endpoints/{endpoint_id}", methods=["GET", "HEAD"])
 async def show_endpoint(request: Request, endpoint_id: str, deps: Deps,
                         ctx: Ctx) -> dict[str, Any]:
     endpoint = await catalog_admin.get_endpoint(deps, ctx, endpoint_id)

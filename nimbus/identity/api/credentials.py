@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nimbus.core.http import Ctx
@@ -12,9 +12,9 @@ from nimbus.identity import errors
 from nimbus.identity.api.roles import extra_attributes
 from nimbus.identity.deps import Deps
 from nimbus.identity.service import credentials
-from nimbus.identity.views import collection, self_links
+from nimbus.identity.views import collection, reject_nul, self_links
 
-router = APIRouter(prefix="/v3")
+router = APIRouter(prefix="/v3", dependencies=[Depends(reject_nul)])
 
 Blob = Annotated[str, Field(max_length=65535)]
 CredType = Annotated[str, Field(min_length=1, max_length=255)]
@@ -63,14 +63,14 @@ async def create_credential(request: Request, body: CredentialCreateBody, deps: 
     return {"credential": credential_view(request, cred)}
 
 
-@router.get("/credentials")
+@router.api_route("/credentials", methods=["GET", "HEAD"])
 async def list_credentials(request: Request, deps: Deps, ctx: Ctx, user_id: str | None = None,
                            type: str | None = None) -> dict[str, Any]:
     found = await credentials.list_credentials(deps, ctx, user_id=user_id, type=type)
     return collection(request, "credentials", [credential_view(request, c) for c in found])
 
 
-@router.get("/credentials/{credential_id}")
+@router.api_route("/credentials/{credential_id}", methods=["GET", "HEAD"])
 async def show_credential(request: Request, credential_id: str, deps: Deps,
                           ctx: Ctx) -> dict[str, Any]:
     cred = await credentials.get_credential(deps, ctx, credential_id)

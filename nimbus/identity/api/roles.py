@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from nimbus.core.http import Ctx
 from nimbus.identity import errors
 from nimbus.identity.deps import Deps
 from nimbus.identity.service import roles
-from nimbus.identity.views import collection, self_links, v3_url
+from nimbus.identity.views import collection, reject_nul, self_links, v3_url
 
-router = APIRouter(prefix="/v3")
+router = APIRouter(prefix="/v3", dependencies=[Depends(reject_nul)])
 
 Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
 
@@ -70,7 +70,7 @@ def role_ref(request: Request, role: roles.Role) -> dict[str, Any]:
     return {"id": role.id, "name": role.name, "links": self_links(request, f"roles/{role.id}")}
 
 
-@router.get("/roles")
+@router.api_route("/roles", methods=["GET", "HEAD"])
 async def list_roles(request: Request, deps: Deps, ctx: Ctx, name: str | None = None,
                      domain_id: str | None = None) -> dict[str, Any]:
     found = await roles.list_roles(deps, ctx, name=name, domain_id=domain_id)
@@ -87,7 +87,7 @@ async def create_role(request: Request, body: RoleCreateBody, deps: Deps,
     return {"role": role_view(request, role)}
 
 
-@router.get("/roles/{role_id}")
+@router.api_route("/roles/{role_id}", methods=["GET", "HEAD"])
 async def show_role(request: Request, role_id: str, deps: Deps, ctx: Ctx) -> dict[str, Any]:
     return {"role": role_view(request, await roles.get_role(deps, ctx, role_id))}
 
@@ -122,7 +122,7 @@ def _inference(request: Request, prior: roles.Role, implied: roles.Role) -> dict
             "links": {"self": v3_url(request, f"roles/{prior.id}/implies/{implied.id}")}}
 
 
-@router.get("/roles/{prior_role_id}/implies")
+@router.api_route("/roles/{prior_role_id}/implies", methods=["GET", "HEAD"])
 async def list_implied_roles(request: Request, prior_role_id: str, deps: Deps,
                              ctx: Ctx) -> dict[str, Any]:
     prior, implied = await roles.list_implied_roles(deps, ctx, prior_role_id)
@@ -159,7 +159,7 @@ async def delete_implied_role(prior_role_id: str, implied_role_id: str, deps: De
     return Response(status_code=204)
 
 
-@router.get("/role_inferences")
+@router.api_route("/role_inferences", methods=["GET", "HEAD"])
 async def list_role_inferences(request: Request, deps: Deps, ctx: Ctx) -> dict[str, Any]:
     rules = await roles.list_role_inferences(deps, ctx)
     return {"role_inferences": [

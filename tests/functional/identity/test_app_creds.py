@@ -206,3 +206,21 @@ async def test_restricted_credentials_cannot_manage_credentials(cloud: Cloud) ->
     rescope = await cloud.client.post(f"{V3}/auth/tokens", json={"auth": {"identity": {
         "methods": ["token"], "token": {"id": r_token["X-Auth-Token"]}}}})
     assert rescope.status_code == 403
+
+
+async def test_deleting_a_role_deletes_the_credentials_that_carried_it(cloud: Cloud) -> None:
+    user, project, headers = await _member(cloud)
+    admin = await cloud.admin_headers()
+    extra = (await cloud.client.post(f"{V3}/roles", json={"role": {"name": "deployer"}},
+                                     headers=admin)).json()["role"]["id"]
+    await cloud.client.put(f"{V3}/projects/{project}/users/{user}/roles/{extra}", headers=admin)
+    token = {"X-Auth-Token": await user_token(cloud, user, {"project": {"id": project}})}
+    cred = (await _create(cloud, user, token, name="deploy", roles=[{"id": extra}])
+            ).json()["application_credential"]
+    cred_token = (await _auth(cloud, {"id": cred["id"], "secret": cred["secret"]})
+                  ).headers["X-Subject-Token"]
+    assert [r["name"] for r in (await validate(cloud, cred_token))["roles"]] == ["deployer"]
+    assert (await cloud.client.delete(f"{V3}/roles/{extra}", headers=admin)).status_code == 204
+    assert await validate(cloud, cred_token) == 404
+    assert (await cloud.client.get(f"{V3}/users/{user}/application_credentials/{cred['id']}",
+                                   headers=headers)).status_code == 404

@@ -202,3 +202,28 @@ async def test_new_implication_shows_in_existing_and_new_tokens(cloud: Cloud) ->
     fresh = await user_token(cloud, user, {"project": {"id": project}})
     assert {r["name"] for r in (await validate(cloud, fresh))["roles"]} == {
         "member", "reader", "auditor"}
+
+
+async def test_nul_and_oversized_input_is_4xx_never_500(cloud: Cloud) -> None:
+    """PostgreSQL rejects NUL in text; every backend must answer a client error instead."""
+    admin = await cloud.admin_headers()
+    for odd in ("%00", "a" * 300):
+        for method, path, body in [
+                ("GET", f"/roles/{odd}", None), ("PUT", f"/roles/{odd}/implies/{odd}", None),
+                ("PUT", f"/projects/{odd}/users/{odd}/roles/{odd}", None),
+                ("GET", f"/role_assignments?user.id={odd}&effective", None),
+                ("PUT", f"/regions/{odd}", {"region": {}}), ("GET", f"/endpoints?service_id={odd}", None),
+                ("GET", f"/users/{odd}/application_credentials", None),
+                ("GET", f"/credentials/{odd}", None)]:
+            resp = await cloud.client.request(method, V3 + path, headers=admin, json=body)
+            if odd == "%00":
+                assert resp.status_code == 400, (method, path, resp.text)
+            elif "?" in path:  # a filter that matches nothing lists nothing
+                assert resp.status_code == 200, (method, path, resp.text)
+            else:
+                assert resp.status_code in (400, 404), (method, path, resp.text)
+    for kind, body in [("roles", {"role": {"name": "a\u0000b"}}),
+                       ("regions", {"region": {"id": "r\u0000"}}),
+                       ("credentials", {"credential": {"user_id": "u\u0000", "type": "t", "blob": "b"}})]:
+        resp = await cloud.client.post(f"{V3}/{kind}", headers=admin, json=body)
+        assert resp.status_code == 400, (kind, resp.text)
