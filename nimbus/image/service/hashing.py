@@ -1,19 +1,23 @@
 """Checksums computed while image data streams through, at constant memory.
 
-The stream is regrouped into blocks of BLOCK bytes. md5 and sha512 of block N run in worker
-threads (hashlib releases the GIL) while the store writes block N and the event loop receives
-block N+1, so hashing costs little wall time on more than one core. At most about three
-blocks are alive at once, whatever the image size.
+The stream is regrouped into blocks of BLOCK bytes. Each digest (md5, sha512) has its own
+worker thread, which takes blocks in order (hashlib releases the GIL), so hashing runs next to
+the event loop receiving the following blocks and the store writing them. The loop waits only
+when more than IN_FLIGHT blocks are still being hashed, which bounds memory to a few blocks
+whatever the image size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 BLOCK = 4 << 20
+IN_FLIGHT = 2
 
 
 class TooMuchData(Exception):
@@ -45,17 +49,21 @@ async def hashed_blocks(source: AsyncIterable[bytes], digest: Digest, *,
 
     When the generator finishes, `digest` covers every byte yielded.
     """
+    # One single-thread pool per digest keeps each digest's updates in order.
+    pools = [ThreadPoolExecutor(1, thread_name_prefix="image-md5"),
+             ThreadPoolExecutor(1, thread_name_prefix="image-sha512")]
+    updates = [digest.md5.update, digest.sha512.update]
+    pending: deque[asyncio.Future[Any]] = deque()
     loop = asyncio.get_running_loop()
-    pending: list[asyncio.Future[Any]] = []
+
+    async def hash_block(block: bytes) -> None:
+        for pool, update in zip(pools, updates, strict=True):
+            pending.append(loop.run_in_executor(pool, update, block))
+        while len(pending) > IN_FLIGHT * len(pools):
+            await pending.popleft()
+
     parts: list[bytes] = []
     buffered = 0
-
-    async def emit(block: bytes) -> None:
-        # One block hashing at a time keeps each digest's updates in order.
-        await asyncio.gather(*pending)
-        pending[:] = [loop.run_in_executor(None, digest.md5.update, block),
-                      loop.run_in_executor(None, digest.sha512.update, block)]
-
     try:
         async for chunk in source:
             if not chunk:
@@ -69,14 +77,16 @@ async def hashed_blocks(source: AsyncIterable[bytes], digest: Digest, *,
                 block = b"".join(parts)
                 parts.clear()
                 buffered = 0
-                await emit(block)
+                await hash_block(block)
                 yield block
         if parts:
             block = b"".join(parts)
             parts.clear()
-            await emit(block)
+            await hash_block(block)
             yield block
-        await asyncio.gather(*pending)
+        while pending:
+            await pending.popleft()
     finally:
-        # On failure, let running hash threads finish with their block; nothing awaits them.
-        pending.clear()
+        # On failure the workers finish the block in hand; queued ones are dropped.
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)

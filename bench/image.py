@@ -1,0 +1,367 @@
+"""Image upload and download throughput against a running all-in-one (`make up`), over loopback.
+
+    .venv/bin/python bench/image.py                       # .nimbus/clouds.yaml, 256 MB, 3 runs
+    .venv/bin/python bench/image.py --size-mb 1024 --runs 1 --pid 12345
+
+Next to a plain copy of the same file on the same disk (the server's state directory), it
+prints the throughput of `PUT /v2/images/{id}/file` (the server computes md5 and sha512 as the
+bytes arrive) and of `GET .../file` (the client checks Content-MD5 as the bytes arrive, as
+openstacksdk does), the median of --runs runs each, and the server's RSS growth during the
+upload: VmRSS sampled every 2 ms from /proc/<pid>/status, and VmHWM after resetting it. The
+server process is found by its listening socket (or --pid). Client and server share this
+machine's cores; the client sends with sendfile(2) and receives into one reused buffer, so it
+costs the server as little CPU as a client can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import ipaddress
+import os
+import shutil
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import yaml
+
+MB = 1_000_000
+BUFFER = 1 << 20
+
+PLAIN = "plain copy (copyfile)"
+COPY_MD5 = "copy + md5"
+COPY_BOTH = "copy + md5 + sha512"
+UPLOAD = "upload (server: md5 + sha512)"
+DOWNLOAD = "download (client: md5 check)"
+DOWNLOAD_RAW = "download (no client check)"
+# Each transfer next to a copy doing the same checksums: the least work it could do.
+LIKE_FOR_LIKE = {UPLOAD: COPY_BOTH, DOWNLOAD: COPY_MD5}
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+    project_name: str
+    user_domain: str
+    project_domain: str
+    auth_url: str
+
+
+def load_credentials(path: Path, cloud: str) -> Credentials:
+    auth = yaml.safe_load(path.read_text())["clouds"][cloud]["auth"]
+    return Credentials(username=auth["username"], password=auth["password"],
+                       project_name=auth["project_name"],
+                       user_domain=auth.get("user_domain_name", "Default"),
+                       project_domain=auth.get("project_domain_name", "Default"),
+                       auth_url=auth["auth_url"])
+
+
+def require_loopback(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        sys.exit(f"refusing to benchmark {url}: loopback addresses only")
+
+
+def issue_token(base: str, creds: Credentials) -> str:
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": creds.username, "domain": {"name": creds.user_domain},
+        "password": creds.password}}},
+        "scope": {"project": {"name": creds.project_name,
+                              "domain": {"name": creds.project_domain}}}}}
+    resp = httpx.post(f"{base}/identity/v3/auth/tokens?nocatalog", json=body, timeout=60)
+    resp.raise_for_status()
+    return resp.headers["X-Subject-Token"]
+
+
+# --- the server process and its memory ------------------------------------------------------
+
+def listening_pid(port: int) -> int | None:
+    """The pid owning the TCP socket listening on `port` (loopback or any address)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return int(proc.name)
+        except OSError:
+            continue
+    return None
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
+class RssSampler:
+    """Samples VmRSS of `pid` in a thread; `peak` is the highest value seen."""
+
+    def __init__(self, pid: int, interval: float = 0.002) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, memory_kb(self.pid)["VmRSS"])
+            time.sleep(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, memory_kb(self.pid)["VmRSS"])
+
+
+def reset_hwm(pid: int) -> bool:
+    """Reset the peak RSS the kernel keeps (clear_refs 5); False if not permitted."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+# --- raw HTTP over one socket ---------------------------------------------------------------
+
+def _connect(base: str) -> socket.socket:
+    parts = urlsplit(base)
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines)}
+    return int(status_line.split()[1]), headers, rest
+
+
+def put_file(base: str, path: str, token: str, source: Path) -> float:
+    """PUT the file with sendfile(2); seconds until the response head arrived."""
+    size = source.stat().st_size
+    host = urlsplit(base).netloc
+    head = (f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nX-Auth-Token: {token}\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n"
+            "Connection: close\r\n\r\n").encode()
+    with _connect(base) as sock, source.open("rb") as fh:
+        started = time.perf_counter()
+        sock.sendall(head)
+        sock.sendfile(fh)
+        status, _, _ = _read_head(sock)
+        elapsed = time.perf_counter() - started
+    if status != 204:
+        sys.exit(f"upload failed: HTTP {status}")
+    return elapsed
+
+
+def get_file(base: str, path: str, token: str, target: Path, *, check: bool = True) -> float:
+    """GET into `target`, checking Content-MD5 in a second thread as the bytes arrive (as a
+    careful client would); seconds until the last byte is written and checked."""
+    host = urlsplit(base).netloc
+    head = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nX-Auth-Token: {token}\r\n"
+            "Connection: close\r\n\r\n").encode()
+    md5 = hashlib.md5(usedforsecurity=False)
+    hasher = ThreadPoolExecutor(1)
+    pending: deque[Future[None]] = deque()
+    with _connect(base) as sock, target.open("wb", buffering=0) as out:
+        started = time.perf_counter()
+        sock.sendall(head)
+        status, headers, chunk = _read_head(sock)
+        if status != 200:
+            sys.exit(f"download failed: HTTP {status}")
+        remaining = int(headers["content-length"]) - len(chunk)
+        while True:
+            if check:
+                pending.append(hasher.submit(md5.update, chunk))
+            out.write(chunk)
+            if len(pending) > 4:
+                pending.popleft().result()
+            if remaining <= 0:
+                break
+            chunk = sock.recv(min(BUFFER, remaining))
+            if not chunk:
+                raise ConnectionError("the server closed the connection early")
+            remaining -= len(chunk)
+        for done in pending:
+            done.result()
+        elapsed = time.perf_counter() - started
+    hasher.shutdown()
+    if check and md5.hexdigest() != headers.get("content-md5"):
+        sys.exit("download failed: Content-MD5 does not match the bytes")
+    return elapsed
+
+
+# --- the baselines --------------------------------------------------------------------------
+
+def plain_copy(source: Path, target: Path) -> float:
+    started = time.perf_counter()
+    shutil.copyfile(source, target)
+    return time.perf_counter() - started
+
+
+def copy_with_checksums(source: Path, target: Path, algorithms: tuple[str, ...]) -> float:
+    """Read, hash, write in one thread, without HTTP: what an upload (md5 and sha512) or a
+    checked download (md5) has to do at the least."""
+    digests = [hashlib.new(name, usedforsecurity=False) for name in algorithms]
+    buffer = bytearray(BUFFER)
+    view = memoryview(buffer)
+    started = time.perf_counter()
+    with source.open("rb", buffering=0) as src, target.open("wb", buffering=0) as dst:
+        while n := src.readinto(view):
+            for digest in digests:
+                digest.update(view[:n])
+            dst.write(view[:n])
+    return time.perf_counter() - started
+
+
+@dataclasses.dataclass
+class Figures:
+    rows: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    rss_before_kb: int = 0
+    rss_peak_kb: int = 0
+    hwm_growth_kb: int | None = None
+
+    def add(self, name: str, seconds: float) -> None:
+        self.rows.setdefault(name, []).append(seconds)
+
+
+def bench(args: argparse.Namespace) -> tuple[Figures, int, int]:
+    creds = load_credentials(args.cloud_config, args.cloud)
+    base = (args.url or creds.auth_url.rstrip("/").removesuffix("/identity")).rstrip("/")
+    require_loopback(base)
+    pid = args.pid or listening_pid(urlsplit(base).port or 80)
+    if pid is None:
+        sys.exit(f"cannot find the server process listening at {base}; pass --pid")
+    token = issue_token(base, creds)
+    work = args.dir
+    work.mkdir(parents=True, exist_ok=True)
+    source, copy, download = work / "source.bin", work / "copy.bin", work / "download.bin"
+    size = args.size_mb * MB
+    with source.open("wb") as fh:
+        for _ in range(args.size_mb):
+            fh.write(os.urandom(MB))
+    figures = Figures()
+    client = httpx.Client(base_url=f"{base}/image", headers={"X-Auth-Token": token}, timeout=60)
+    created: list[str] = []
+    try:
+        # Each run does every phase, so that load from elsewhere on the machine weighs on
+        # the baselines and the transfers alike.
+        for run in range(args.runs):
+            figures.add(PLAIN, plain_copy(source, copy))
+            figures.add(COPY_MD5, copy_with_checksums(source, copy, ("md5",)))
+            figures.add(COPY_BOTH, copy_with_checksums(source, copy, ("md5", "sha512")))
+            image = client.post("/v2/images", json={
+                "name": f"bench-{run}", "disk_format": "raw", "container_format": "bare"})
+            image.raise_for_status()
+            image_id = image.json()["id"]
+            created.append(image_id)
+            path = urlsplit(base).path + f"/image/v2/images/{image_id}/file"
+            before = memory_kb(pid)["VmRSS"]
+            hwm_reset = reset_hwm(pid)
+            with RssSampler(pid) as sampler:
+                figures.add(UPLOAD, put_file(base, path, token, source))
+            if run == 0 or sampler.peak - before > figures.rss_peak_kb - figures.rss_before_kb:
+                figures.rss_before_kb, figures.rss_peak_kb = before, sampler.peak
+                if hwm_reset:
+                    figures.hwm_growth_kb = memory_kb(pid)["VmHWM"] - before
+            figures.add(DOWNLOAD, get_file(base, path, token, download))
+            figures.add(DOWNLOAD_RAW, get_file(base, path, token, download, check=False))
+            if download.read_bytes() != source.read_bytes():
+                sys.exit("download failed: the bytes differ from the upload")
+    finally:
+        for image_id in created:
+            client.delete(f"/v2/images/{image_id}")
+        client.close()
+        for path in (source, copy, download):
+            path.unlink(missing_ok=True)
+    return figures, size, pid
+
+
+def print_table(figures: Figures, size: int, pid: int, args: argparse.Namespace) -> None:
+    print(f"image data at {args.url or args.cloud_config}: {size / MB:.0f} MB, median of "
+          f"{args.runs} runs, files in {args.dir}, {os.cpu_count()} CPUs shared by client "
+          f"and server (pid {pid})")
+    median = {name: statistics.median(values) for name, values in figures.rows.items()}
+    header = (f"{'phase':<32}{'seconds':>9}{'MB/s':>8}{'vs plain copy':>15}"
+              f"{'vs copy with the same checksums':>33}")
+    print(header)
+    print("-" * len(header))
+    for name, seconds in median.items():
+        baseline = LIKE_FOR_LIKE.get(name)
+        same = f"{median[baseline] / seconds:.0%} ({baseline})" if baseline else ""
+        print(f"{name:<32}{seconds:>9.3f}{size / MB / seconds:>8.0f}"
+              f"{median[PLAIN] / seconds:>15.0%}{same:>33}")
+    growth = (figures.rss_peak_kb - figures.rss_before_kb) / 1024
+    print(f"server RSS during the upload: {figures.rss_before_kb / 1024:.1f} MiB before, "
+          f"peak {figures.rss_peak_kb / 1024:.1f} MiB (+{growth:.1f} MiB, sampled every 2 ms)"
+          + (f"; VmHWM +{figures.hwm_growth_kb / 1024:.1f} MiB" if figures.hwm_growth_kb
+             is not None else ""))
+
+
+def main() -> None:
+    state = Path(os.environ.get("NIMBUS_STATE_DIR", ".nimbus"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="the cloud's base URL (default: clouds.yaml's auth_url)")
+    parser.add_argument("--cloud-config", type=Path, default=state / "clouds.yaml")
+    parser.add_argument("--cloud", default="nimbus")
+    parser.add_argument("--size-mb", type=int, default=256, help="image size in MB (10^6 bytes)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pid", type=int, help="the server process (default: found by port)")
+    parser.add_argument("--dir", type=Path, default=state / "bench-image",
+                        help="where the source file and the plain copies go (default: in the "
+                             "state directory, on the same disk as the image store)")
+    args = parser.parse_args()
+    if not args.cloud_config.exists():
+        parser.error(f"{args.cloud_config} not found: start the cloud with `make up`, "
+                     "or pass --cloud-config <state>/clouds.yaml")
+    try:
+        figures, size, pid = bench(args)
+    except (OSError, httpx.HTTPError) as exc:
+        sys.exit(f"cannot reach the cloud ({exc}); is `make up` running?")
+    print_table(figures, size, pid, args)
+
+
+if __name__ == "__main__":
+    main()
