@@ -223,6 +223,7 @@ async def _resolve_scope(session: AsyncSession, request: AuthRequest, user: User
 
 async def validate(deps: IdentityDeps, token: str) -> ValidatedToken:
     """The token's identity and roles now; raises errors.Unauthorized if not valid."""
+    generation = deps.generation
     cache = _cache(deps)
     hit = cache.tokens.get(token)
     if hit is not None:
@@ -231,14 +232,19 @@ async def validate(deps: IdentityDeps, token: str) -> ValidatedToken:
         return hit
     payload = tokens.decode(deps.keys, token)
     async with deps.read() as session:
-        if cache.events is None:
-            cache.events = await revocation.load(session)
-        if revocation.is_revoked(cache.events, payload):
+        events = cache.events
+        if events is None:
+            events = await revocation.load(session)
+        if revocation.is_revoked(events, payload):
             raise tokens.TokenNotValid("The token has been revoked.")
         validated = await _resolve(session, payload)
-    if len(cache.tokens) > 50_000:
-        cache.tokens.clear()
-    cache.tokens[token] = validated
+    # A write that committed meanwhile may have made what was read stale (a removed grant):
+    # cache only what was read within one generation.
+    if deps.generation == generation:
+        cache.events = events
+        if len(cache.tokens) > 50_000:
+            cache.tokens.clear()
+        cache.tokens[token] = validated
     return validated
 
 
@@ -285,12 +291,17 @@ async def _resolve(session: AsyncSession, payload: tokens.TokenPayload) -> Valid
 
 
 async def catalog_for(deps: IdentityDeps, validated: ValidatedToken) -> list[dict[str, Any]]:
+    generation = deps.generation
     cache = _cache(deps)
-    if cache.catalog is None:
+    # A local: a write during the load resets cache.catalog under our feet.
+    catalog = cache.catalog
+    if catalog is None:
         async with deps.read() as session:
-            cache.catalog = await load_catalog(session)
+            catalog = await load_catalog(session)
+        if deps.generation == generation:
+            cache.catalog = catalog
     project_id = validated.project["id"] if validated.project else None
-    return render_catalog(cache.catalog, validated.user["id"], project_id)
+    return render_catalog(catalog, validated.user["id"], project_id)
 
 
 async def token_body(deps: IdentityDeps, validated: ValidatedToken, *,
@@ -318,14 +329,16 @@ async def token_body(deps: IdentityDeps, validated: ValidatedToken, *,
 async def token_body_json(deps: IdentityDeps, validated: ValidatedToken, token: str, *,
                           include_catalog: bool) -> bytes:
     """The token body as JSON, rendered once per token and identity generation."""
+    generation = deps.generation
     cache = _cache(deps)
     key = (token, include_catalog)
     body = cache.bodies.get(key)
     if body is None:
         body = orjson.dumps(await token_body(deps, validated, include_catalog=include_catalog))
-        if len(cache.bodies) > 50_000:
-            cache.bodies.clear()
-        cache.bodies[key] = body
+        if deps.generation == generation:
+            if len(cache.bodies) > 50_000:
+                cache.bodies.clear()
+            cache.bodies[key] = body
     return body
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nimbus.identity.models import DomainRow, GroupRow, MembershipRow, ProjectRow, UserRow
@@ -430,3 +431,29 @@ async def test_non_admin_lists_only_own_assignments(cloud: Cloud) -> None:
     for query in ("", f"user.id={ids['u1']}", f"scope.project.id={ids['top']}"):
         resp = await cloud.client.get(f"{V3}/role_assignments?{query}", headers=token)
         assert resp.status_code == 403, query
+
+
+async def test_grant_removed_while_its_token_is_being_validated_fails_after(cloud: Cloud) -> None:
+    """A validation that read the grant just before it was removed must not keep the token
+    valid in the cache once the removal is done."""
+    admin = await cloud.admin_headers()
+    project = await make_project(cloud, "proj")
+    user = await make_user(cloud, "race")
+    member = await role_id(cloud, "member")
+    grant = f"{V3}/projects/{project}/users/{user}/roles/{member}"
+
+    async def use(token: str) -> int:
+        resp = await cloud.client.get(f"{V3}/auth/catalog", headers={"X-Auth-Token": token})
+        return resp.status_code
+
+    async def revoke() -> int:
+        return (await cloud.client.delete(grant, headers=admin)).status_code
+
+    for _ in range(5):
+        await cloud.client.put(grant, headers=admin)
+        token = await user_token(cloud, user, {"project": {"id": project}})
+        around = [use(token) for _ in range(10)]
+        statuses = await asyncio.gather(*around[:5], revoke(), *around[5:])
+        assert statuses[5] == 204
+        assert await use(token) == 401
+        assert await validate(cloud, token) == 404

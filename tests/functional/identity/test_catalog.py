@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.functional.conftest import Cloud
@@ -200,3 +201,27 @@ async def test_regions_readable_by_any_user_the_rest_admin_only(cloud: Cloud) ->
         assert (await cloud.client.get(f"{V3}/{path}", headers=token)).status_code == 403
     assert (await cloud.client.post(f"{V3}/services", json={"service": {"type": "x"}},
                                     headers=token)).status_code == 403
+
+
+async def test_tokens_issued_while_the_catalog_changes_never_fail(cloud: Cloud) -> None:
+    """Writes bump the identity generation while tokens are being rendered; a token issued
+    meanwhile carries the old or the new catalog, never a 500."""
+    admin = await cloud.admin_headers()
+    svc = await _post(cloud, "service", {"type": "dns"})
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": "admin-secret-pw"}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+
+    async def issue() -> int:
+        return (await cloud.client.post(f"{V3}/auth/tokens", json=body)).status_code
+
+    async def write(n: int) -> int:
+        return (await cloud.client.post(f"{V3}/endpoints", headers=admin, json={"endpoint": {
+            "service_id": svc["id"], "interface": "public", "url": f"http://dns{n}.example"}}
+        )).status_code
+
+    statuses = await asyncio.gather(*[issue() if n % 2 else write(n) for n in range(40)])
+    assert set(statuses) <= {201}, statuses
+    final = await cloud.client.post(f"{V3}/auth/tokens", json=body)
+    dns = next(e for e in final.json()["token"]["catalog"] if e["type"] == "dns")
+    assert len(dns["endpoints"]) == 20
