@@ -97,8 +97,6 @@ async def create_app_cred(deps: IdentityDeps, ctx: RequestContext, user_id: str,
     if expires_at is not None:
         if expires_at.tzinfo is not None:
             expires_at = expires_at.astimezone(dt.UTC).replace(tzinfo=None)
-        # Whole seconds, as every backend stores them (MariaDB's DATETIME has no fraction).
-        expires_at = expires_at.replace(microsecond=0)
         if expires_at <= dt.datetime.now(dt.UTC).replace(tzinfo=None):
             raise errors.ValidationError(detail="The expiration date is in the past.")
     token_roles = {r["id"] for r in validated.roles}
