@@ -470,3 +470,17 @@ async def test_schemas(cloud: Cloud) -> None:
     assert found["images"].json()["properties"]["images"]["items"]["name"] == "image"
     assert_glance_error(missing, 404)
     assert PATCH_TYPE  # the media type clients send with these schemas
+
+
+async def test_owner_deactivates_own_image_and_then_cannot_download_it(cloud: Cloud) -> None:
+    owner = await new_caller(cloud)
+    image = await create(cloud, owner.headers)
+    await upload(cloud, owner.headers, image["id"], b"bytes")
+    actions = f"{IMAGES}/{image['id']}/actions"
+
+    deactivated = await cloud.client.post(f"{actions}/deactivate", headers=owner.headers)
+    download = await cloud.client.get(f"{IMAGES}/{image['id']}/file", headers=owner.headers)
+    reactivated = await cloud.client.post(f"{actions}/reactivate", headers=owner.headers)
+
+    assert deactivated.status_code == 204 and reactivated.status_code == 204
+    assert_glance_error(download, 403)
