@@ -109,7 +109,8 @@ def agent_runner(settings: Settings, host: str, driver: VirtDriver, transport: T
         ServiceIdentity(COMPUTE_BINARY, host, rpcapi.COMPUTE_TOPIC),
         heartbeat=ConductorHeartbeat(conductor),
         heartbeat_interval=settings.compute.heartbeat_interval, servers=[server],
-        periodic=[Periodic("update-resources", lambda: agent.tracker.update(admin), TRACKER_INTERVAL),
+        periodic=[Periodic("update-resources", lambda: agent.tracker.update(admin, force=True),
+                           TRACKER_INTERVAL),
                   Periodic("reconcile", lambda: agent.reconcile(admin), RECONCILE_INTERVAL)])
     return agent, runner
 
@@ -118,7 +119,10 @@ def all_in_one(settings: Settings, factory: db.SessionFactory, transport: Transp
                clients: RestClients, drivers: dict[str, VirtDriver] | None = None) -> ComputeRuntime:
     """Conductor, scheduler and one agent per host; fake hosts unless drivers are given."""
     if drivers is None:
-        drivers = {h: FakeDriver(FakeHostConfig(hostname=h)) for h in fake_host_names(settings)}
+        c = settings.compute
+        drivers = {h: FakeDriver(FakeHostConfig(hostname=h, vcpus=c.fake_vcpus,
+                                                memory_mb=c.fake_memory_mb, disk_gb=c.fake_disk_gb))
+                   for h in fake_host_names(settings)}
     services = [conductor_runner(settings, factory, transport, clients),
                 scheduler_runner(settings, factory, transport, clients)]
     agents = {host: agent_runner(settings, host, driver, transport, clients)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import httpx
 import uvicorn
@@ -40,6 +41,8 @@ async def prepare(settings: Settings, console: Console) -> tuple[apps.Database, 
 
 async def run_all_in_one(settings: Settings, console: Console) -> None:
     database, secrets = await prepare(settings, console)
+    # For benchmarks and operators: which process serves this state directory.
+    (settings.state_dir / "nimbus.pid").write_text(f"{os.getpid()}\n")
     transport = transport_from_url(settings.transport_url)
     # Services call each other over loopback HTTP, as they would across machines.
     async with httpx.AsyncClient() as http:

@@ -71,14 +71,15 @@ class ComputeAgent:
         """Reconcile with the hypervisor, then report this host's resources."""
         ctx = RequestContext.admin()
         await self.reconcile(ctx)
-        await self.tracker.update(ctx)
+        await self.tracker.update(ctx, force=True)
+        self.tasks.start(self.tracker.report_changes(ctx), name=f"resource-reports@{self.host}")
 
     async def stop(self) -> None:
         await self.tasks.aclose()
 
     def schedule_tracker_update(self, ctx: RequestContext) -> None:
-        """Refresh placement and os-hypervisors soon, without holding up the caller."""
-        self.tasks.start(self.tracker.update(ctx), name=f"tracker-update@{self.host}")
+        """Refresh placement and os-hypervisors soon, once for a burst of changes."""
+        self.tracker.changed()
 
     async def reconcile(self, ctx: RequestContext) -> None:
         """The hypervisor's truth against the database, at start-up and periodically:

@@ -41,6 +41,9 @@ class ResourceTracker:
         self.claims: dict[str, FlavorSpec] = {}
         self._resources: HostResources | None = None
         self._lock = asyncio.Lock()
+        self._reported_inventory: dict[str, Inventory] | None = None
+        self._reported_node: ComputeNodeReport | None = None
+        self._dirty = asyncio.Event()
 
     @property
     def node(self) -> str:
@@ -63,22 +66,41 @@ class ResourceTracker:
     def release(self, instance_uuid: str) -> None:
         self.claims.pop(instance_uuid, None)
 
-    async def update(self, ctx: RequestContext) -> None:
-        """Report inventory to placement and usage to the conductor (os-hypervisors)."""
+    def changed(self) -> None:
+        """Usage changed: `report_changes` sends one report for any number of these."""
+        self._dirty.set()
+
+    async def report_changes(self, ctx: RequestContext, *, pause: float = 1.0) -> None:
+        """Forever: after a change, wait `pause` so a burst of builds costs one report."""
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(pause)
+            self._dirty.clear()
+            await self.update(ctx)
+
+    async def update(self, ctx: RequestContext, *, force: bool = False) -> None:
+        """Report inventory to placement and usage to the conductor (os-hypervisors), each
+        only when it differs from what was last reported (or when forced, periodically)."""
         async with self._lock:
             res = self._resources = await self.driver.host_resources()
             rp = self.provider_uuid
-            await self.placement.ensure_provider(rp, res.hypervisor_hostname)
-            await self.placement.set_inventory(rp, {
+            inventory = {
                 "VCPU": Inventory(total=res.vcpus, allocation_ratio=CPU_ALLOCATION_RATIO),
                 "MEMORY_MB": Inventory(total=res.memory_mb, allocation_ratio=RAM_ALLOCATION_RATIO),
-                "DISK_GB": Inventory(total=res.disk_gb, allocation_ratio=DISK_ALLOCATION_RATIO)})
+                "DISK_GB": Inventory(total=res.disk_gb, allocation_ratio=DISK_ALLOCATION_RATIO)}
+            if force or inventory != self._reported_inventory:
+                await self.placement.ensure_provider(rp, res.hypervisor_hostname)
+                await self.placement.set_inventory(rp, inventory)
+                self._reported_inventory = inventory
             flavors = list(self.claims.values())
-            await self.conductor.compute_node_update(ctx, ComputeNodeReport(
+            report = ComputeNodeReport(
                 host=self.host, hypervisor_hostname=res.hypervisor_hostname, provider_uuid=rp,
                 hypervisor_type=res.hypervisor_type, hypervisor_version=res.hypervisor_version,
                 host_ip=res.host_ip, vcpus=res.vcpus, memory_mb=res.memory_mb,
                 local_gb=res.disk_gb, vcpus_used=sum(f.vcpus for f in flavors),
                 memory_mb_used=sum(f.memory_mb for f in flavors),
                 local_gb_used=sum(f.root_gb + f.ephemeral_gb for f in flavors),
-                running_vms=len(flavors), cpu_info=res.cpu_info))
+                running_vms=len(flavors), cpu_info=res.cpu_info)
+            if force or report != self._reported_node:
+                await self.conductor.compute_node_update(ctx, report)
+                self._reported_node = report

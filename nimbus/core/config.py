@@ -66,6 +66,12 @@ class ComputeSettings(BaseModel):
     build_timeout: float = 600.0
     default_availability_zone: str = "nova"
     quotas: ComputeQuotaSettings = ComputeQuotaSettings()
+    # Nova's osapi max_limit: the most items one list page returns.
+    max_limit: int = Field(default=1000, ge=1)
+    # What each fake host offers (the fake driver's hypervisor).
+    fake_vcpus: int = Field(default=16, ge=1)
+    fake_memory_mb: int = Field(default=32768, ge=1)
+    fake_disk_gb: int = Field(default=1024, ge=1)
 
 
 class ImageSettings(BaseModel):

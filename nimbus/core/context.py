@@ -78,3 +78,10 @@ def bind_request_ids(ctx: RequestContext) -> None:
     """Make the context's request ids visible to logging for the current task."""
     request_id_var.set(ctx.request_id)
     global_request_id_var.set(ctx.global_request_id)
+
+
+def outgoing_request_id_headers() -> dict[str, str]:
+    """For a REST call to another service: our request's global id (or our own id), which the
+    callee adopts as its global request id, so one request's lines share an id everywhere."""
+    request_id = global_request_id_var.get() or request_id_var.get()
+    return {"X-OpenStack-Request-ID": request_id} if request_id else {}

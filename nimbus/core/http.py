@@ -111,7 +111,7 @@ class RequestIdMiddleware:
 
         await self.app(scope, receive, send_with_id)
         self.log.info('%s "%s %s" status: %s time: %.4f', scope.get("client", ("-",))[0],
-                 scope["method"], scope.get("root_path", "") + scope["path"],
+                 scope["method"], scope["path"],  # Starlette's path includes the mount prefix
                  status_holder[0] if status_holder else "-", time.monotonic() - started)
 
 

@@ -86,5 +86,6 @@ def setup_logging(log_dir: Path, services: Iterable[str], *, level: str = "INFO"
     add(logging.FileHandler(log_dir / "nimbus.log"), _OtherFilter(services))
     if console:
         add(logging.StreamHandler(), None)
-    # uvicorn's access log would duplicate our own request logging.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # uvicorn's access log and httpx's per-request lines would duplicate our own request log.
+    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

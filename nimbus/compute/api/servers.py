@@ -77,7 +77,9 @@ async def _list(request: Request, deps: Deps, ctx: Ctx, version: tuple[int, int]
     else:
         items = [views.server_brief(request, s) for s in found]
     body: dict[str, Any] = {"servers": items}
-    links = views.next_link(request, "servers/detail" if detail else "servers", found, query.limit,
+    max_limit = deps.settings.compute.max_limit
+    page = min(query.limit, max_limit) if query.limit is not None else max_limit
+    links = views.next_link(request, "servers/detail" if detail else "servers", found, page,
                             found[-1].row.uuid if found else "")
     if links:
         body["servers_links"] = links

@@ -101,12 +101,15 @@ class SchedulerManager:
                 ComputeNodeRow.uuid.in_(list(by_provider))))).scalars())
             services = {s.host: s for s in (await session.execute(select(ServiceRow).where(
                 ServiceRow.binary == COMPUTE_BINARY))).scalars()}
-            placed = await session.execute(select(InstanceRow.uuid, InstanceRow.host).where(
-                InstanceRow.host.in_([n.host for n in nodes]), InstanceRow.deleted_at.is_(None)))
             on_host: dict[str, set[str]] = {}
-            for uuid, host in placed.all():
-                if host is not None:
-                    on_host.setdefault(host, set()).add(uuid)
+            # Only same_host and different_host need to know which instances run where.
+            if request.same_host or request.different_host:
+                placed = await session.execute(select(InstanceRow.uuid, InstanceRow.host).where(
+                    InstanceRow.uuid.in_(request.same_host + request.different_host),
+                    InstanceRow.deleted_at.is_(None)))
+                for uuid, host in placed.all():
+                    if host is not None:
+                        on_host.setdefault(host, set()).add(uuid)
             group = await self._group_placement(session, request)
         states = []
         for node in nodes:

@@ -138,7 +138,7 @@ async def list_servers(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery,
     async with deps.read() as session:
         rows: list[InstanceRow] = [r for r in (await session.execute(query)).scalars()
                                    if _matches(r, q, name)]
-        rows = _page(rows, q)
+        rows = _page(rows, q, deps.settings.compute.max_limit)
         return await _assemble(session, rows)
 
 
@@ -151,11 +151,11 @@ def _matches(row: InstanceRow, q: ServerQuery, name: re.Pattern[str] | None) -> 
     return q.ip is None
 
 
-def _page(rows: list[InstanceRow], q: ServerQuery) -> list[InstanceRow]:
+def _page(rows: list[InstanceRow], q: ServerQuery, max_limit: int) -> list[InstanceRow]:
     if q.marker is not None:
         index = next((i for i, r in enumerate(rows) if r.uuid == q.marker), None)
         if index is None:
             raise errors.BadRequest(f"marker [{q.marker}] not found")
         rows = rows[index + 1:]
-    return rows if q.limit is None else rows[:q.limit]
+    return rows[:min(q.limit, max_limit) if q.limit is not None else max_limit]
 

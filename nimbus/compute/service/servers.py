@@ -356,6 +356,8 @@ async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, 
         if row.locked and not ctx.is_admin:
             raise errors.InstanceLocked(server_id=server_id)
         host = row.host
+        if row.task_state == TaskState.DELETING:
+            return  # already on its way; the agent's reconciliation retries a lost message
         await instances.start_action(session, ctx, row.uuid, "delete")
         if host is None:
             await _finish_delete(session, row)

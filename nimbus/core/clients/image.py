@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from nimbus.core import errors
+from nimbus.core.context import outgoing_request_id_headers
 
 _CHUNK = 1 << 20
 
@@ -58,8 +59,8 @@ class ImageClient:
 
     async def get_image(self, token: str, image_id: str) -> Image:
         try:
-            resp = await self.http.get(f"{self.endpoint}/v2/images/{image_id}",
-                                       headers={"X-Auth-Token": token}, timeout=self.timeout)
+            resp = await self.http.get(f"{self.endpoint}/v2/images/{image_id}", timeout=self.timeout,
+                                       headers={"X-Auth-Token": token, **outgoing_request_id_headers()})
         except httpx.HTTPError as exc:
             raise errors.ServiceUnavailable("The image service is unreachable.") from exc
         if resp.status_code == 404:
@@ -75,7 +76,7 @@ class ImageClient:
         digest = hashlib.md5(usedforsecurity=False)
         try:
             async with self.http.stream("GET", f"{self.endpoint}/v2/images/{image.id}/file",
-                                        headers={"X-Auth-Token": token},
+                                        headers={"X-Auth-Token": token, **outgoing_request_id_headers()},
                                         timeout=self.timeout) as resp:
                 if resp.status_code == 404:
                     raise ImageNotFound(image_id=image.id)

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from nimbus.core import errors
+from nimbus.core.context import outgoing_request_id_headers
 
 MICROVERSION = "placement 1.36"
 # A provider generation conflict means someone else changed it meanwhile: read again and retry.
@@ -73,7 +74,8 @@ class PlacementClient:
 
     async def _request(self, method: str, path: str, *, json: Any = None,
                        params: dict[str, Any] | None = None) -> httpx.Response:
-        headers = {"X-Auth-Token": await self.token(), "OpenStack-API-Version": MICROVERSION}
+        headers = {"X-Auth-Token": await self.token(), "OpenStack-API-Version": MICROVERSION,
+                   **outgoing_request_id_headers()}
         try:
             return await self.http.request(method, f"{self.endpoint}{path}", json=json,
                                            params=params, headers=headers, timeout=self.timeout)
