@@ -16,7 +16,9 @@ DEFAULTS: dict[str, str] = {
     "identity:check_token": "rule:service_or_admin or token_subject_user:True",
     "identity:revoke_token": "rule:service_or_admin or token_subject_user:True",
     # domains
-    "identity:get_domain": f"{ADMIN} or domain_id:%(target.domain.id)s",
+    # Anyone may read the domain they are scoped to, or that holds their project (Keystone).
+    "identity:get_domain": (f"{ADMIN} or domain_id:%(target.domain.id)s"
+                            " or project_domain_id:%(target.domain.id)s"),
     "identity:list_domains": ADMIN,
     "identity:create_domain": ADMIN,
     "identity:update_domain": ADMIN,

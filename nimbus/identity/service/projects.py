@@ -230,6 +230,16 @@ class Hierarchy:
     subtree_as_list: bool = False
 
 
+async def _is_domain(deps: IdentityDeps, project_id: str) -> bool:
+    """Keystone's domains are projects with is_domain true: /projects/{id} reaches them too."""
+    async with deps.read() as session:
+        return await session.get(DomainRow, project_id) is not None
+
+
+def domain_as_project_ref_of(domain: dict[str, Any]) -> dict[str, Any]:
+    return {**domain, "domain_id": None, "parent_id": None, "is_domain": True, "tags": []}
+
+
 def _target(project_id: str) -> dict[str, Any]:
     return {"target": {"project": {"id": project_id}}}
 
@@ -245,6 +255,8 @@ async def get_project(deps: IdentityDeps, ctx: RequestContext, project_id: str,
         raise id_errors.ValidationError(
             detail="Cannot use subtree_as_list and subtree_as_ids query params at the same time.")
     deps.policy.authorize("identity:get_project", ctx, _target(project_id))
+    if await _is_domain(deps, project_id):
+        return domain_as_project_ref_of(await domains.get_domain(deps, ctx, project_id))
     async with deps.read() as session:
         row = await require_project(session, project_id)
         ref = (await _refs(session, [row]))[0]
@@ -364,6 +376,11 @@ async def update_project(deps: IdentityDeps, ctx: RequestContext, project_id: st
     changes = dict(changes)
     if changes.pop("id", project_id) != project_id:
         raise id_errors.ValidationError(detail="Cannot change ID")
+    if await _is_domain(deps, project_id):
+        changes.pop("is_domain", None)
+        changes.pop("domain_id", None)
+        changes.pop("parent_id", None)
+        return domain_as_project_ref_of(await domains.update_domain(deps, ctx, project_id, changes))
     async with deps.write() as session:
         row = await require_project(session, project_id)
         if changes.get("domain_id", row.domain_id) != row.domain_id:
@@ -415,6 +432,9 @@ async def delete_project(deps: IdentityDeps, ctx: RequestContext, project_id: st
     """Delete a leaf project with its tags, grants and scoped credentials (403 if it has
     children); tokens scoped to it fail at once."""
     deps.policy.authorize("identity:delete_project", ctx, _target(project_id))
+    if await _is_domain(deps, project_id):
+        await domains.delete_domain(deps, ctx, project_id)
+        return
     async with deps.write() as session:
         await require_project(session, project_id)
         if await session.scalar(select(ProjectRow.id).where(
