@@ -365,3 +365,38 @@ async def test_bad_project_requests_are_400(cloud: Cloud) -> None:
                                      json={"project": {"name": "y"}})).status_code == 404
     assert (await cloud.client.delete(f"{V3}/projects/nope", headers=headers)).status_code == 404
     assert await names(cloud, headers, "name=x") == []
+
+
+async def test_is_domain_project_is_reachable_as_a_project(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    created = await cloud.client.post("/identity/v3/projects", headers=admin, json={
+        "project": {"name": "dom-as-project", "is_domain": True}})
+    assert created.status_code == 201, created.text
+    project_id = created.json()["project"]["id"]
+
+    shown = await cloud.client.get(f"/identity/v3/projects/{project_id}", headers=admin)
+    disabled = await cloud.client.patch(f"/identity/v3/projects/{project_id}", headers=admin,
+                                        json={"project": {"enabled": False}})
+    domain = await cloud.client.get(f"/identity/v3/domains/{project_id}", headers=admin)
+    deleted = await cloud.client.delete(f"/identity/v3/projects/{project_id}", headers=admin)
+
+    assert shown.status_code == 200 and shown.json()["project"]["is_domain"] is True
+    assert disabled.status_code == 200 and disabled.json()["project"]["enabled"] is False
+    assert domain.json()["domain"]["enabled"] is False
+    assert deleted.status_code == 204
+    assert (await cloud.client.get(f"/identity/v3/domains/{project_id}",
+                                   headers=admin)).status_code == 404
+
+
+async def test_a_member_reads_the_domain_of_their_project(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    _, _, member = await member_of_new_project(cloud, admin, "reads-its-domain")
+
+    own = await cloud.client.get("/identity/v3/domains/default", headers=member)
+    other = await cloud.client.post("/identity/v3/domains", headers=admin,
+                                    json={"domain": {"name": "elsewhere"}})
+    foreign = await cloud.client.get(f"/identity/v3/domains/{other.json()['domain']['id']}",
+                                     headers=member)
+
+    assert own.status_code == 200 and own.json()["domain"]["id"] == "default"
+    assert foreign.status_code == 403
