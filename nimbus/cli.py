@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 import typer
@@ -43,19 +44,27 @@ def bootstrap() -> None:
 
 
 @app.command()
-def serve(service: str = typer.Argument(..., help="api")) -> None:
+def serve(service: str = typer.Argument(..., help="api, conductor, scheduler or compute"),
+          host: str | None = typer.Option(None, help="the name this service registers under "
+                                                     "(compute: the hypervisor host)")) -> None:
     """Run one service in this process (multi-node)."""
-    if service != "api":
-        console.print(f"[red]The {service} service is not built yet.[/]")
+    import uvloop
+
+    settings = load_settings()
+    if host is not None:
+        settings = settings.model_copy(update={"host_name": host})
+    if service == "api":
+        from nimbus.cmd.up import run_all_in_one
+
+        with contextlib.suppress(KeyboardInterrupt):
+            uvloop.run(run_all_in_one(settings, console, with_compute=False))
+        return
+    from nimbus.cmd.serve import BACKGROUND, run_background
+
+    if service not in BACKGROUND:
+        console.print(f"[red]No service {service!r}: api, {', '.join(BACKGROUND)}.[/]")
         raise typer.Exit(2)
-    from nimbus.cmd.up import run_all_in_one
-
-    try:
-        import uvloop
-
-        uvloop.run(run_all_in_one(load_settings(), console))
-    except KeyboardInterrupt:
-        pass
+    uvloop.run(run_background(settings, console, service, settings.host_name))
 
 
 @token_keys.command("rotate")

@@ -58,3 +58,17 @@ def write_clouds_yaml(settings: Settings, admin_password: str) -> Path:
 """
     _write_private(path, text)
     return path
+
+
+def service_password(settings: Settings) -> str:
+    """The service user's password on a host that may lack secrets.json (a compute node):
+    NIMBUS_IDENTITY__SERVICE_PASSWORD, else the state directory's secrets.json."""
+    if settings.identity.service_password:
+        return settings.identity.service_password
+    path = settings.state_dir / "secrets.json"
+    if path.exists():
+        password = json.loads(path.read_text()).get("service_password")
+        if password:
+            return str(password)
+    raise SystemExit("no service password: set NIMBUS_IDENTITY__SERVICE_PASSWORD or run "
+                     "`nimbus bootstrap` with this state directory")

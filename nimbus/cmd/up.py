@@ -39,7 +39,9 @@ async def prepare(settings: Settings, console: Console) -> tuple[apps.Database, 
     return database, secrets
 
 
-async def run_all_in_one(settings: Settings, console: Console) -> None:
+async def run_all_in_one(settings: Settings, console: Console, *, with_compute: bool = True) -> None:
+    """Every API on one port; with_compute also runs conductor, scheduler and the fake hosts
+    in this process (`nimbus up`), without it only the APIs (`nimbus serve api`)."""
     database, secrets = await prepare(settings, console)
     # For benchmarks and operators: which process serves this state directory.
     (settings.state_dir / "nimbus.pid").write_text(f"{os.getpid()}\n")
@@ -58,15 +60,17 @@ async def run_all_in_one(settings: Settings, console: Console) -> None:
         # uvicorn offers a flag, not an event, for "listening".
         while not server.started and not serve.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        compute = runtime.all_in_one(settings, database.factory, transport,
-                                     runtime.rest_clients(settings, http, secrets["service_password"]))
+        clients = runtime.rest_clients(settings, http, secrets["service_password"])
+        compute = (runtime.all_in_one(settings, database.factory, transport, clients)
+                   if with_compute else runtime.ComputeRuntime([], {}))
         try:
             if server.started:
-                with console.status(f"starting conductor, scheduler and {settings.fake_hosts} "
-                                    "fake compute hosts"):
-                    await compute.start()
-                console.print(f"[green]✓[/] compute: conductor, scheduler, "
-                              f"{len(compute.agents)} hosts ({', '.join(compute.agents)})")
+                if with_compute:
+                    with console.status(f"starting conductor, scheduler and {settings.fake_hosts} "
+                                        "fake compute hosts"):
+                        await compute.start()
+                    console.print(f"[green]✓[/] compute: conductor, scheduler, "
+                                  f"{len(compute.agents)} hosts ({', '.join(compute.agents)})")
                 clouds = settings.state_dir.resolve() / "clouds.yaml"
                 console.print(f"[bold green]Nimbus is ready[/] at {settings.base_url}  —  "
                               f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus", soft_wrap=True)
