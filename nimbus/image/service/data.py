@@ -303,7 +303,12 @@ async def _fail_import(deps: ImageDeps, image_id: str, task_id: str, staged_loca
 
 
 async def recover(deps: ImageDeps) -> None:
-    """Start-up: uploads and imports of a process that died are undone (see the module doc)."""
+    """Start-up: uploads and imports of a process that died are undone (see the module doc).
+
+    It assumes one image API process per store, as the all-in-one runs it: a second process
+    starting beside a busy one would put that one's uploads back to queued (its final
+    compare-and-swap then fails, and it cleans up and answers 410).
+    """
     await deps.store.sweep()
     await deps.staging.sweep()
     async with deps.write() as session:
