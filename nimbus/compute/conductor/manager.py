@@ -9,6 +9,7 @@ agents report. Handlers are idempotent: a message can arrive twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -44,39 +45,39 @@ class ConductorManager:
 
     async def schedule_and_build_instances(self, ctx: RequestContext, spec: dict[str, Any]) -> None:
         request = RequestSpec.model_validate(spec)
-        async with db.transaction(self.factory) as session:
-            for uuid in request.instance_uuids:
-                await instances.event_start(session, uuid, ctx.request_id, BUILD_EVENT, None)
         await self._schedule(ctx, request, attempt=1)
 
     async def _schedule(self, ctx: RequestContext, request: RequestSpec, attempt: int) -> None:
+        # The event is written once scheduling is decided, with the time it began.
+        started = db.utcnow()
         try:
             selections = await self.scheduler.select_destinations(
                 ctx, request, alternates=self.max_attempts - attempt)
         except errors.NoValidHost as exc:
             for uuid in request.instance_uuids:
-                await self._set_error(ctx, uuid, exc.message, code=500, event=BUILD_EVENT)
+                await self._set_error(ctx, uuid, exc.message, code=500, event=BUILD_EVENT,
+                                      started=started)
             return
         except Exception as exc:  # scheduler or placement broken: never leave BUILD forever
             LOG.exception("scheduling %s failed", request.instance_uuids)
             for uuid in request.instance_uuids:
                 await self._set_error(ctx, uuid, f"No valid host was found. Scheduling failed: {exc}",
-                                      code=500, event=BUILD_EVENT)
+                                      code=500, event=BUILD_EVENT, started=started)
             return
         for uuid, chosen in zip(request.instance_uuids, selections, strict=True):
             first = chosen.selections[0]
             alternates = [s.host for s in chosen.selections[1:]]
             one = request.model_copy(update={"instance_uuids": [uuid]})
             build = await self._prepare_build(ctx, uuid, first.host, first.node, one, alternates,
-                                              attempt)
+                                              attempt, started)
             if build is None:  # deleted while scheduling: give the claim back
                 await self.placement.delete_allocations(uuid)
                 continue
             await self.agents.build_and_run_instance(ctx, first.host, build)
 
     async def _prepare_build(self, ctx: RequestContext, uuid: str, host: str, node: str,
-                             request: RequestSpec, alternates: list[str],
-                             attempt: int) -> BuildRequest | None:
+                             request: RequestSpec, alternates: list[str], attempt: int,
+                             started: dt.datetime) -> BuildRequest | None:
         """Record the host on the instance (still `scheduling`); None if it is gone."""
         async with db.transaction(self.factory) as session:
             row = await session.get(InstanceRow, uuid)
@@ -87,7 +88,8 @@ class ConductorManager:
                                 "attempt": attempt,
                                 "tried": [*request.ignore_hosts, host]}
             row.updated_at = db.utcnow()
-            await instances.event_finish(session, uuid, ctx.request_id, BUILD_EVENT, None)
+            await instances.event_finish(session, uuid, ctx.request_id, BUILD_EVENT, None,
+                                         started=started)
             metadata = {m.key: m.value for m in (await session.execute(select(
                 InstanceMetadataRow).where(InstanceMetadataRow.instance_uuid == uuid))).scalars()}
             return BuildRequest(instance_uuid=uuid, name=row.display_name, hostname=row.hostname,
@@ -130,7 +132,8 @@ class ConductorManager:
         await self._set_error(ctx, instance_uuid, message, code=500, host=host)
 
     async def _set_error(self, ctx: RequestContext, uuid: str, message: str, *, code: int,
-                         host: str | None = None, event: str | None = None) -> None:
+                         host: str | None = None, event: str | None = None,
+                         started: dt.datetime | None = None) -> None:
         async with db.transaction(self.factory) as session:
             changed = await instances.compare_and_swap(
                 session, uuid, {"vm_state": VmState.ERROR, "task_state": None})
@@ -139,7 +142,7 @@ class ConductorManager:
             await instances.add_fault(session, uuid, message, code=code, host=host)
             if event is not None:
                 await instances.event_finish(session, uuid, ctx.request_id, event, host,
-                                             error=message)
+                                             error=message, started=started)
             await instances.finish_action(session, uuid, ctx.request_id)
         LOG.warning("instance %s is in ERROR: %s", uuid, message)
 
@@ -147,13 +150,21 @@ class ConductorManager:
 
     async def instance_update(self, ctx: RequestContext, instance_uuid: str,
                               updates: dict[str, Any],
-                              expected_task_state: list[str | None] | None = None) -> bool:
+                              expected_task_state: list[str | None] | None = None,
+                              start_event: str | None = None, finish_event: str | None = None,
+                              host: str | None = None) -> bool:
         for key in ("launched_at", "terminated_at"):
             if updates.get(key) == "now":
                 updates[key] = db.utcnow()
         async with db.transaction(self.factory) as session:
             changed = await instances.compare_and_swap(session, instance_uuid, updates,
                                                        expected_task_state)
+            if changed and start_event is not None:
+                await instances.event_start(session, instance_uuid, ctx.request_id, start_event,
+                                            host)
+            if changed and finish_event is not None:
+                await instances.event_finish(session, instance_uuid, ctx.request_id, finish_event,
+                                             host)
             if changed and updates.get("task_state", "-") is None:
                 await instances.finish_action(session, instance_uuid, ctx.request_id)
             return changed

@@ -29,15 +29,15 @@ class InstanceGone(Exception):
 
 
 async def _advance(agent: ComputeAgent, ctx: RequestContext, uuid: str, task: TaskState,
-                   expected: TaskState) -> None:
+                   expected: TaskState, *, start_event: str | None = None) -> None:
     if not await agent.conductor.instance_update(ctx, uuid, {"task_state": task},
-                                                 expected_task_state=[expected]):
+                                                 expected_task_state=[expected],
+                                                 start_event=start_event, host=agent.host):
         raise InstanceGone(uuid)
 
 
 async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest) -> None:
     uuid = req.instance_uuid
-    await agent.conductor.event_start(ctx, uuid, EVENT, agent.host)
     spawned = False
     try:
         agent.tracker.claim(uuid, req.flavor)
@@ -45,7 +45,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         # task_state networking; TODO(issue 7): volume attachments under block_device_mapping.
         # Until those exist a build has nothing to do in those states, so it goes straight to
         # spawning: every state a server shows is one it spends time in.
-        await _advance(agent, ctx, uuid, TaskState.SPAWNING, TaskState.SCHEDULING)
+        await _advance(agent, ctx, uuid, TaskState.SPAWNING, TaskState.SCHEDULING, start_event=EVENT)
         image_path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
         info = await agent.driver.spawn(GuestSpec(
             uuid=uuid, name=req.hostname, vcpus=req.flavor.vcpus, memory_mb=req.flavor.memory_mb,
@@ -56,7 +56,8 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         spawned = True
         done = await agent.conductor.instance_update(ctx, uuid, {
             "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,
-            "launched_at": "now", "progress": 100}, expected_task_state=[TaskState.SPAWNING])
+            "launched_at": "now", "progress": 100}, expected_task_state=[TaskState.SPAWNING],
+            finish_event=EVENT, host=agent.host)
         if not done:
             raise InstanceGone(uuid)
     except InstanceGone:
@@ -79,7 +80,6 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         # hypervisor, an image download cut short.
         await agent.conductor.build_failed(ctx, uuid, agent.host, reason=reason, retryable=True)
         return
-    await agent.conductor.event_finish(ctx, uuid, EVENT, agent.host)
     LOG.info("instance %s is active on %s", uuid, agent.host)
     agent.schedule_tracker_update(ctx)
 

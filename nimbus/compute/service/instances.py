@@ -3,6 +3,7 @@ changes, instance actions with their events, and faults. Callers bring the sessi
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -78,8 +79,10 @@ async def event_start(session: AsyncSession, instance_uuid: str, request_id: str
 
 
 async def event_finish(session: AsyncSession, instance_uuid: str, request_id: str, event: str,
-                       host: str | None, error: str | None = None) -> None:
-    """Close the event (opening it if its start was lost); an error marks the action failed."""
+                       host: str | None, error: str | None = None,
+                       started: dt.datetime | None = None) -> None:
+    """Close the event, opening it first (at `started`, else now) if it was never opened;
+    an error marks the action failed."""
     action = await _action_for(session, instance_uuid, request_id)
     if action is None:
         return
@@ -88,7 +91,8 @@ async def event_finish(session: AsyncSession, instance_uuid: str, request_id: st
         InstanceActionEventRow.finish_time.is_(None)).order_by(
         InstanceActionEventRow.id.desc()).limit(1))).scalar()
     if row is None:
-        row = InstanceActionEventRow(action_id=action.id, event=event, host=host)
+        row = InstanceActionEventRow(action_id=action.id, event=event, host=host,
+                                     start_time=started or db.utcnow())
         session.add(row)
     now = db.utcnow()
     row.finish_time = now
