@@ -1,11 +1,16 @@
 """Compute's errors, rendered as Nova's `{"<key>": {"code", "message"}}` (core.http.nova_error_body).
 
-    BadRequest  -> InvalidInput, InvalidKeypair
+    BadRequest  -> InvalidInput, InvalidKeypair, InvalidTag, TagLimitExceeded,
+                   ServiceNotUpdatable, QuotaBelowUsage
     NotFound    -> FlavorNotFound, FlavorExtraSpecNotFound, FlavorAccessNotFound, KeypairNotFound
-    NotFound    -> ServerNotFound, ServerGroupNotFound
+    NotFound    -> ServerNotFound, ServerGroupNotFound, ServiceNotFound, HostBinaryNotFound,
+                   HypervisorNotFound, NoHypervisorMatch, MetadataItemNotFound,
+                   ServerTagNotFound, InstanceTagNotFound, NetworkNotAttached
     Conflict    -> FlavorExists, FlavorAccessExists, FlavorIsPublic, KeypairExists,
-                   InstanceInvalidState, InstanceLocked
-    Forbidden   -> QuotaExceeded
+                   InstanceInvalidState, InstanceLocked, ServiceHostsInstances
+    Forbidden   -> QuotaExceeded, MetadataLimitExceeded, KeypairLimitExceeded,
+                   ServerGroupLimitExceeded, GroupMemberLimitExceeded
+    NotImplementedYet -> FeatureNotSupported (501)
     NimbusError -> NoValidHost (500; recorded as a fault, never an HTTP answer)
 """
 
@@ -79,3 +84,88 @@ class NoValidHost(errors.NimbusError):
 
 class ServerGroupNotFound(errors.NotFound):
     template = "Instance group {group_uuid} could not be found."
+
+
+# -- os-services, os-hypervisors ----------------------------------------------------------
+
+
+class ServiceNotFound(errors.NotFound):
+    template = "Service {service_id} could not be found."
+
+
+class HostBinaryNotFound(errors.NotFound):
+    template = "Could not find binary {binary} on host {host}."
+
+
+class ServiceNotUpdatable(errors.BadRequest):
+    template = ("Updating a {binary} service is not supported. Only nimbus-compute services "
+                "can be updated.")
+
+
+class ServiceHostsInstances(errors.Conflict):
+    template = ("Unable to delete compute service that is hosting instances. Migrate or delete "
+                "the instances first.")
+
+
+class HypervisorNotFound(errors.NotFound):
+    template = "Hypervisor with ID '{hypervisor_id}' could not be found."
+
+
+class NoHypervisorMatch(errors.NotFound):
+    template = "No hypervisor matching '{pattern}' could be found."
+
+
+class FeatureNotSupported(errors.NotImplementedYet):
+    template = "The requested functionality is not supported."
+
+
+# -- quotas --------------------------------------------------------------------------------
+
+
+class QuotaBelowUsage(errors.BadRequest):
+    template = ("Quota limit {limit} for {resource} must be greater than or equal to already "
+                "used and reserved {minimum}.")
+
+
+class MetadataLimitExceeded(errors.Forbidden):
+    template = "Maximum number of metadata items exceeds {allowed}"
+
+
+class KeypairLimitExceeded(errors.Forbidden):
+    template = "Quota exceeded, too many key pairs."
+
+
+class ServerGroupLimitExceeded(errors.Forbidden):
+    template = "Quota exceeded, too many server groups."
+
+
+class GroupMemberLimitExceeded(errors.Forbidden):
+    template = "Quota exceeded, too many servers in group"
+
+
+# -- server metadata, tags, addresses ------------------------------------------------------
+
+
+class MetadataItemNotFound(errors.NotFound):
+    template = "Metadata item was not found"
+
+
+class InvalidTag(errors.BadRequest):
+    template = ("Tag '{tag}' is invalid. It must be a non empty string without characters '/' "
+                "and ','. Validation error message: {reason}")
+
+
+class TagLimitExceeded(errors.BadRequest):
+    template = "The number of tags exceeded the per-server limit {limit}"
+
+
+class ServerTagNotFound(errors.NotFound):
+    template = "Server {server_id} has no tag '{tag}'"
+
+
+class InstanceTagNotFound(errors.NotFound):
+    template = "Instance {server_id} has no tag '{tag}'"
+
+
+class NetworkNotAttached(errors.NotFound):
+    template = "Instance is not a member of specified network"

@@ -13,12 +13,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from nimbus.compute import errors
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import KeypairRow
 from nimbus.compute.schemas import KeypairCreate
+from nimbus.compute.service import quotas
 from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext
 
@@ -121,6 +122,10 @@ async def create_keypair(deps: ComputeDeps, ctx: RequestContext, spec: KeypairCr
                 KeypairRow.user_id == user_id, KeypairRow.name == spec.name))
             if exists.first():
                 raise errors.KeypairExists(name=spec.name)
+            allowed = (await quotas.limits(session, deps.settings.compute.quotas,
+                                           ctx.project_id or ""))["key_pairs"]
+            if 0 <= allowed <= await quotas.count_keypairs(session, user_id):
+                raise errors.KeypairLimitExceeded()
             row = KeypairRow(name=spec.name, user_id=user_id, fingerprint=fingerprint,
                              public_key=public_key, type=key_type)
             session.add(row)
@@ -128,6 +133,14 @@ async def create_keypair(deps: ComputeDeps, ctx: RequestContext, spec: KeypairCr
         if isinstance(exc, errors.KeypairExists):
             raise
         raise errors.KeypairExists(name=spec.name) from exc
+    # Counted again once committed: of racing creates past the quota, each takes its own back.
+    if allowed >= 0:
+        async with deps.read() as session:
+            over = await quotas.count_keypairs(session, user_id) > allowed
+        if over:
+            async with deps.write() as session:
+                await session.execute(delete(KeypairRow).where(KeypairRow.id == row.id))
+            raise errors.KeypairLimitExceeded()
     return Keypair.from_row(row, private_key)
 
 

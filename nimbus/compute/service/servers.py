@@ -223,6 +223,9 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
         if count < min_count:
             raise quotas.exceeded(limit, used, stopper or "instances", flavor.vcpus,
                                   flavor.memory_mb, min_count)
+        if group is not None and await quotas.group_members_over(session, limit, group.id,
+                                                                 user_id, count):
+            raise errors.GroupMemberLimitExceeded()
         rows = []
         for index in range(count):
             name = server.name if count == 1 else f"{server.name}-{index + 1}"
@@ -258,6 +261,11 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     # limit passed takes its rows back, so racing creates never exceed a quota together.
     async with deps.read() as session:
         again = await quotas.instance_usage(session, project_id)
+        crowded = group is not None and await quotas.group_members_over(session, limit, group.id,
+                                                                        user_id, 0)
+    if crowded:
+        await _remove(deps, [r.uuid for r in rows])
+        raise errors.GroupMemberLimitExceeded()
     for resource, in_use in (("instances", again.instances), ("cores", again.cores),
                              ("ram", again.ram)):
         if 0 <= limit[resource] < in_use:
