@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute.rpcapi import ComputeAgentAPI, ConductorAPI
 from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
+from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.config import Settings
+from nimbus.core.context import RequestContext
 from nimbus.core.policy import Enforcer
 
 
@@ -35,6 +37,15 @@ class ComputeDeps:
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self.db() as session:
             yield session
+
+    def placement_for(self, ctx: RequestContext) -> PlacementClient:
+        """Placement with the caller's token, over the client that reaches the other services.
+        Only admin operations use it (deleting a compute service), which placement admits."""
+
+        async def token() -> str:
+            return ctx.auth_token or ""
+
+        return PlacementClient(self.images.http, f"{self.settings.base_url}/placement", token)
 
 
 async def get_deps(request: Request) -> ComputeDeps:
