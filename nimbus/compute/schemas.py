@@ -7,9 +7,17 @@ the request's version, so that one model serves the whole range.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 _FLAVOR_ID = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
 MAX_INT = 2**31 - 1
@@ -221,3 +229,180 @@ class ServerUpdate(_Strict):
 
 class ServerUpdateRequest(_Strict):
     server: ServerUpdate
+
+
+# -- os-services ----------------------------------------------------------------------------
+
+_BOOL_WORDS = {"True": True, "TRUE": True, "true": True, "1": True, "ON": True, "On": True,
+               "on": True, "YES": True, "Yes": True, "yes": True,
+               "False": False, "FALSE": False, "false": False, "0": False, "OFF": False,
+               "Off": False, "off": False, "NO": False, "No": False, "no": False}
+
+
+def _nova_bool(value: object) -> object:
+    """Nova's parameter_types.boolean: JSON booleans or a fixed set of words."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in _BOOL_WORDS:
+        return _BOOL_WORDS[value]
+    raise ValueError(f"{value!r} is not a valid boolean")
+
+
+NovaBool = Annotated[bool, BeforeValidator(_nova_bool)]
+Reason = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class LegacyServiceUpdate(_Strict):
+    """PUT /os-services/{enable,disable,disable-log-reason,force-down} before 2.53."""
+
+    host: str = Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9-._]*$")
+    binary: str = Field(min_length=1, max_length=255)
+    disabled_reason: Reason | None = None
+    forced_down: NovaBool | None = None
+
+
+class ServiceUpdate(_Strict):
+    """PUT /os-services/{uuid} from 2.53."""
+
+    status: Literal["enabled", "disabled"] | None = None
+    disabled_reason: Reason | None = None
+    forced_down: NovaBool | None = None
+
+
+# -- quotas ---------------------------------------------------------------------------------
+
+
+def _quota_value(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer")
+    if isinstance(value, str):
+        if not re.fullmatch(r"-?[0-9]+", value):
+            raise ValueError(f"'{value}' does not match '^-?[0-9]+$'")
+        return int(value)
+    return value
+
+
+QuotaValue = Annotated[int, BeforeValidator(_quota_value), Field(ge=-1, le=MAX_INT)]
+
+
+class QuotaSetUpdate(_Strict):
+    """Every key Nova ever took; the service refuses those a microversion dropped."""
+
+    instances: QuotaValue | None = None
+    cores: QuotaValue | None = None
+    ram: QuotaValue | None = None
+    key_pairs: QuotaValue | None = None
+    metadata_items: QuotaValue | None = None
+    server_groups: QuotaValue | None = None
+    server_group_members: QuotaValue | None = None
+    injected_files: QuotaValue | None = None
+    injected_file_content_bytes: QuotaValue | None = None
+    injected_file_path_bytes: QuotaValue | None = None
+    fixed_ips: QuotaValue | None = None
+    floating_ips: QuotaValue | None = None
+    security_groups: QuotaValue | None = None
+    security_group_rules: QuotaValue | None = None
+    force: NovaBool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if item is None:
+                    raise ValueError(f"{key}: None is not of type 'integer', 'string'")
+        return value
+
+
+class QuotaSetUpdateRequest(_Strict):
+    quota_set: QuotaSetUpdate
+
+
+# -- server groups --------------------------------------------------------------------------
+
+# Nova's "name" format: printable characters, not starting or ending with whitespace.
+_NAME = re.compile(r"^(?!\s)[^\x00-\x1f\x7f]*(?<!\s)$")
+
+
+def _group_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError("An invalid 'name' value was provided. The name must be: printable "
+                         "characters. Can not start or end with whitespace.")
+    return value
+
+
+GroupName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_group_name)]
+
+
+def _positive(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer")
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
+        return int(value)
+    return value
+
+
+class GroupRules(_Strict):
+    max_server_per_host: Annotated[int, BeforeValidator(_positive), Field(ge=1, le=MAX_INT)] | None = None
+
+
+class LegacyServerGroup(_Strict):
+    """Before 2.64: one policy, in a list."""
+
+    name: GroupName
+    policies: list[str] = Field(min_length=1, max_length=1)
+
+
+class LegacyServerGroupRequest(_Strict):
+    server_group: LegacyServerGroup
+
+
+class ServerGroup(_Strict):
+    """From 2.64: `policy`, and `rules` for anti-affinity."""
+
+    name: GroupName
+    policy: str
+    rules: GroupRules | None = None
+
+
+class ServerGroupRequest(_Strict):
+    server_group: ServerGroup
+
+
+# -- server metadata and tags ---------------------------------------------------------------
+
+_META_KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
+MetaValue = Annotated[str, Field(max_length=255)]
+
+
+def _meta_keys(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        if not _META_KEY.match(key):
+            raise ValueError(f"invalid metadata key {key!r}: 1 to 255 of letters, digits, "
+                             "'-', '_', ':', '.' and spaces")
+    return value
+
+
+Metadata = Annotated[dict[str, MetaValue], AfterValidator(_meta_keys)]
+
+
+def _one_item(value: dict[str, str]) -> dict[str, str]:
+    if len(value) != 1:
+        raise ValueError(f"{value!r} must have exactly one property")
+    return value
+
+
+class MetadataRequest(_Strict):
+    metadata: Metadata
+
+
+class MetaItemRequest(_Strict):
+    meta: Annotated[Metadata, AfterValidator(_one_item)]
+
+
+Tag = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^,/]*$")]
+MAX_TAGS = 50
+
+
+class TagsRequest(_Strict):
+    tags: list[Tag] = Field(max_length=MAX_TAGS)
