@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import orjson
 from fastapi import Request
 
+from nimbus.compute.service import quotas
+from nimbus.compute.service.availability_zones import Zone
+from nimbus.compute.service.compute_services import Service
 from nimbus.compute.service.flavors import Flavor
+from nimbus.compute.service.hypervisors import Hypervisor
 from nimbus.compute.service.instance_actions import Action
 from nimbus.compute.service.keypairs import Keypair
+from nimbus.compute.service.quota_sets import QuotaSet
+from nimbus.compute.service.server_groups import Group
 from nimbus.compute.service.servers import Server, host_id
 from nimbus.compute.states import VmState, api_status
 from nimbus.core.http import service_url
@@ -231,4 +238,138 @@ def instance_action_with_events(action: Action, version: Version, *, is_admin: b
                 item["host"] = event.host or ""
         events.append(item)
     body["events"] = events
+    return body
+
+
+# -- os-services, os-hypervisors, os-availability-zone --------------------------------------
+
+
+def _service_time(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+
+
+def service(svc: Service, version: Version) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": svc.uuid if version >= (2, 53) else svc.id, "binary": svc.binary,
+        "host": svc.host, "zone": svc.zone, "status": "disabled" if svc.disabled else "enabled",
+        "state": "up" if svc.up else "down", "updated_at": _service_time(svc.updated_at),
+        "disabled_reason": svc.disabled_reason}
+    if version >= (2, 11):
+        body["forced_down"] = svc.forced_down
+    return body
+
+
+def service_action(host: str, binary: str, **fields: Any) -> dict[str, Any]:
+    """What the pre-2.53 enable, disable, disable-log-reason and force-down answer."""
+    return {"service": {"host": host, "binary": binary, **fields}}
+
+
+def hypervisor(hyp: Hypervisor, version: Version, *, detail: bool,
+               with_servers: bool = False) -> dict[str, Any]:
+    by_uuid = version >= (2, 53)
+    body: dict[str, Any] = {
+        "id": hyp.uuid if by_uuid else hyp.id, "hypervisor_hostname": hyp.hostname,
+        "state": "up" if hyp.service.up else "down",
+        "status": "disabled" if hyp.service.disabled else "enabled"}
+    if detail:
+        body.update({
+            "hypervisor_type": hyp.hypervisor_type, "hypervisor_version": hyp.hypervisor_version,
+            "host_ip": hyp.host_ip,
+            "service": {"id": hyp.service.uuid if by_uuid else hyp.service.id, "host": hyp.host,
+                        "disabled_reason": hyp.service.disabled_reason},
+            # 2.88 drops these; our newest is 2.79, so they are always there.
+            "vcpus": hyp.vcpus, "memory_mb": hyp.memory_mb, "local_gb": hyp.local_gb,
+            "vcpus_used": hyp.vcpus_used, "memory_mb_used": hyp.memory_mb_used,
+            "local_gb_used": hyp.local_gb_used, "free_ram_mb": hyp.free_ram_mb,
+            "free_disk_gb": hyp.free_disk_gb, "current_workload": hyp.current_workload,
+            "running_vms": hyp.running_vms, "disk_available_least": hyp.free_disk_gb})
+        if version >= (2, 28):
+            try:
+                body["cpu_info"] = orjson.loads(hyp.cpu_info) if hyp.cpu_info else {}
+            except orjson.JSONDecodeError:
+                body["cpu_info"] = {}
+        else:
+            body["cpu_info"] = hyp.cpu_info
+    if hyp.servers:
+        body["servers"] = [{"name": name, "uuid": uuid} for name, uuid in hyp.servers]
+    elif with_servers and version >= (2, 75):
+        body["servers"] = []
+    return body
+
+
+def availability_zones(zones: list[Zone]) -> dict[str, Any]:
+    def hosts(zone: Zone) -> dict[str, Any] | None:
+        if zone.hosts is None:
+            return None
+        return {host: {binary: {"available": state.available, "active": state.active,
+                                "updated_at": _service_time(state.updated_at)}
+                       for binary, state in services.items()}
+                for host, services in zone.hosts.items()}
+
+    return {"availabilityZoneInfo": [
+        {"zoneName": z.name, "zoneState": {"available": z.available}, "hosts": hosts(z)}
+        for z in zones]}
+
+
+# -- limits, quota sets ----------------------------------------------------------------------
+
+_LIMIT_NAMES = {
+    "ram": ("maxTotalRAMSize",), "instances": ("maxTotalInstances",),
+    "cores": ("maxTotalCores",), "key_pairs": ("maxTotalKeypairs",),
+    "floating_ips": ("maxTotalFloatingIps",), "metadata_items": ("maxServerMeta", "maxImageMeta"),
+    "injected_files": ("maxPersonality",), "injected_file_content_bytes": ("maxPersonalitySize",),
+    "security_groups": ("maxSecurityGroups",), "security_group_rules": ("maxSecurityGroupRules",),
+    "server_groups": ("maxServerGroups",), "server_group_members": ("maxServerGroupMembers",)}
+_USED_NAMES = {"totalRAMUsed": "ram", "totalCoresUsed": "cores",
+               "totalInstancesUsed": "instances", "totalFloatingIpsUsed": "floating_ips",
+               "totalSecurityGroupsUsed": "security_groups",
+               "totalServerGroupsUsed": "server_groups"}
+
+
+def limits(found: QuotaSet, version: Version) -> dict[str, Any]:
+    """2.36 drops the network proxies' limits, 2.39 maxImageMeta, 2.57 personality."""
+    hidden = quotas.hidden_at(version)
+    absolute: dict[str, int] = {}
+    for resource, names in _LIMIT_NAMES.items():
+        if resource in hidden:
+            continue
+        for name in names:
+            if name != "maxImageMeta" or version < (2, 39):
+                absolute[name] = found.limits[resource]
+    used = found.in_use or {}
+    for name, resource in _USED_NAMES.items():
+        if resource not in hidden:
+            absolute[name] = used.get(resource, 0)
+    return {"limits": {"rate": [], "absolute": absolute}}
+
+
+def quota_set(found: QuotaSet, version: Version, *, with_id: bool = True) -> dict[str, Any]:
+    hidden = quotas.hidden_at(version)
+    body: dict[str, Any] = {"id": found.project_id} if with_id else {}
+    for resource in quotas.ALL_RESOURCES:
+        if resource in hidden:
+            continue
+        if found.in_use is None:
+            body[resource] = found.limits[resource]
+        else:
+            body[resource] = {"in_use": found.in_use.get(resource, 0),
+                              "limit": found.limits[resource], "reserved": 0}
+    return {"quota_set": body}
+
+
+# -- server groups ---------------------------------------------------------------------------
+
+
+def server_group(group: Group, version: Version) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": group.uuid, "name": group.name}
+    if version >= (2, 64):
+        body["policy"] = group.policy
+        body["rules"] = group.rules
+    else:
+        body["policies"] = [group.policy]
+        body["metadata"] = {}
+    body["members"] = group.members
+    if version >= (2, 13):
+        body["project_id"] = group.project_id
+        body["user_id"] = group.user_id
     return body

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from nimbus.compute.api import flavors, keypairs, server_actions, servers, versions
+from nimbus.compute.api import (
+    availability_zones,
+    flavors,
+    hypervisors,
+    ips,
+    keypairs,
+    limits,
+    quota_sets,
+    server_actions,
+    server_groups,
+    server_metadata,
+    server_tags,
+    servers,
+    services,
+    versions,
+)
 from nimbus.compute.api.versioning import MicroversionHeaders
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core.auth import TokenValidator
@@ -22,6 +37,8 @@ def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
                      is_public=_is_public)
     app.state.compute = deps
     app.add_middleware(MicroversionHeaders)
-    for module in (versions, flavors, keypairs, servers, server_actions):
+    for module in (versions, flavors, keypairs, servers, server_actions, server_metadata,
+                   server_tags, ips, server_groups, services, hypervisors, availability_zones,
+                   limits, quota_sets):
         app.include_router(module.router)
     return app

@@ -1,0 +1,83 @@
+"""os-availability-zone through /compute/v2.1: zones of the services, summary and detail."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from nimbus.core.service import ServiceRow
+from tests.dbs import backends
+from tests.functional.compute.helpers import V
+from tests.functional.compute.users import member_token
+from tests.functional.conftest import Cloud, running_cloud
+
+URL = f"{V}/os-availability-zone"
+
+
+@pytest.fixture(params=backends())
+async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
+    async with running_cloud(request.param, tmp_path, fake_hosts=2) as running:
+        yield running
+
+
+async def test_summary_lists_compute_zones_for_anyone(cloud: Cloud) -> None:
+    member = {"X-Auth-Token": await member_token(cloud)}
+
+    resp = await cloud.client.get(URL, headers=member)
+
+    assert resp.status_code == 200
+    assert resp.json() == {"availabilityZoneInfo": [
+        {"zoneName": "nova", "zoneState": {"available": True}, "hosts": None}]}
+
+
+async def test_detail_shows_hosts_and_services_for_admins(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    member = {"X-Auth-Token": await member_token(cloud)}
+
+    resp = await cloud.client.get(f"{URL}/detail", headers=admin)
+    refused = await cloud.client.get(f"{URL}/detail", headers=member)
+
+    assert resp.status_code == 200
+    zones = {z["zoneName"]: z for z in resp.json()["availabilityZoneInfo"]}
+    assert set(zones) == {"nova", "internal"}
+    nova = zones["nova"]
+    assert nova["zoneState"] == {"available": True}
+    assert sorted(nova["hosts"]) == ["fake-1", "fake-2"]
+    state = nova["hosts"]["fake-1"]["nimbus-compute"]
+    assert state["available"] is True and state["active"] is True and state["updated_at"]
+    internal_services = {b for host in zones["internal"]["hosts"].values() for b in host}
+    assert internal_services == {"nimbus-conductor", "nimbus-scheduler"}
+    assert refused.status_code == 403
+
+
+async def test_zone_with_only_disabled_services_is_unavailable(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    async with cloud.services.compute.write() as session:
+        await session.execute(update(ServiceRow).where(ServiceRow.host == "fake-2").values(
+            availability_zone="az2"))
+    await cloud.client.put(f"{V}/os-services/disable", headers=admin,
+                           json={"host": "fake-2", "binary": "nimbus-compute"})
+
+    summary = (await cloud.client.get(URL, headers=admin)).json()["availabilityZoneInfo"]
+    detail = (await cloud.client.get(f"{URL}/detail", headers=admin)).json()["availabilityZoneInfo"]
+
+    assert summary == [{"zoneName": "nova", "zoneState": {"available": True}, "hosts": None},
+                       {"zoneName": "az2", "zoneState": {"available": False}, "hosts": None}]
+    assert {"zoneName": "az2", "zoneState": {"available": False}, "hosts": None} in detail
+    nova = next(z for z in detail if z["zoneName"] == "nova")
+    assert list(nova["hosts"]) == ["fake-1"]
+
+
+async def test_services_show_their_zone(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    async with cloud.services.compute.write() as session:
+        await session.execute(update(ServiceRow).where(ServiceRow.host == "fake-2").values(
+            availability_zone="az2"))
+
+    services = (await cloud.client.get(f"{V}/os-services?binary=nimbus-compute",
+                                       headers=admin)).json()["services"]
+
+    assert {s["host"]: s["zone"] for s in services} == {"fake-1": "nova", "fake-2": "az2"}
