@@ -93,3 +93,53 @@ def test_anti_affinity_group_spreads_then_refuses(admin_cli: Cli, image: str) ->
 
     for name in [*names, extra]:
         admin_cli.run("server", "delete", "--wait", name)
+
+
+def test_server_properties_and_tags(admin_cli: Cli, image: str) -> None:
+    name = unique("e2e-meta")
+    create_server(admin_cli, image, name, "--property", "role=web", "--tag", "blue")
+
+    admin_cli.run("server", "set", "--property", "tier=1", "--tag", "green", name)
+    admin_cli.run("server", "unset", "--property", "role", "--tag", "blue", name)
+    shown = admin_cli.json("server", "show", name)
+
+    assert shown["properties"] == {"tier": "1"}
+    assert shown["tags"] == ["green"]
+    admin_cli.run("server", "delete", "--wait", name)
+
+
+def test_server_group_with_rules(admin_cli: Cli) -> None:
+    name = unique("e2e-group")
+    created = admin_cli.json("server", "group", "create", "--policy", "anti-affinity", "--rule",
+                             "max_server_per_host=2", name)
+
+    shown = admin_cli.json("server", "group", "show", created["id"])
+    listed = admin_cli.json("server", "group", "list")
+    admin_cli.run("server", "group", "delete", name)
+
+    assert shown["name"] == name and shown["policy"] == "anti-affinity"
+    assert shown["rules"] == {"max_server_per_host": 2}
+    assert created["id"] in {g["ID"] for g in listed}
+    assert name not in {g["Name"] for g in admin_cli.json("server", "group", "list")}
+
+
+def test_quotas_zones_and_hypervisor_details(admin_cli: Cli) -> None:
+    project = admin_cli.json("project", "create", unique("e2e-quota"))
+
+    admin_cli.run("quota", "set", "--instances", "7", "--key-pairs", "9", project["id"])
+    quota = {q["Resource"]: q["Limit"]
+             for q in admin_cli.json("quota", "show", "--compute", project["id"])}
+    zones = admin_cli.json("availability", "zone", "list", "--compute")
+    stats = admin_cli.json("hypervisor", "stats", "show")
+    # `hypervisor show` also lists host aggregates (os-aggregates), which are not built yet.
+    hypervisors = {h["Hypervisor Hostname"]: h for h in admin_cli.json("hypervisor", "list",
+                                                                        "--long")}
+
+    assert (quota["instances"], quota["key-pairs"], quota["cores"]) == (7, 9, 20)
+    # An admin's CLI reads the detail, which shows Nova's internal zone too.
+    assert {(z["Zone Name"], z["Zone Status"]) for z in zones} == {("nova", "available"),
+                                                                  ("internal", "available")}
+    assert stats["count"] == FAKE_HOSTS
+    assert hypervisors["fake-1"]["State"] == "up"
+    assert hypervisors["fake-1"]["vCPUs"] == 16 and hypervisors["fake-1"]["Memory MB"] == 32768
+    admin_cli.run("project", "delete", project["id"])
