@@ -72,6 +72,7 @@ class SchedulerManager:
                     Selection(host=h.host, node=h.node, provider_uuid=h.provider_uuid,
                               allocation=resources) for h in [host, *others]])
             LOG.info("claim on %s lost a race for %s; trying the next host", host.host, uuid)
+        LOG.info("no host for %s: %s", uuid, report)
         raise errors.NoValidHost(reason=f"There are not enough hosts available. {report}")
 
     def _filter(self, hosts: list[HostState], request: RequestSpec,
@@ -80,14 +81,15 @@ class SchedulerManager:
                      and all(h.free.get(rc, 0) >= n for rc, n in resources.items())
                      and (request.force_host is None or h.host == request.force_host)
                      and (request.force_node is None or h.node == request.force_node)]
-        steps = [f"Placement and retries (start: {len(hosts)}, end: {len(remaining)})"]
+        last = f"Placement and retries (start: {len(hosts)}, end: {len(remaining)})"
         for host_filter in self.filters:
-            before = len(remaining)
-            remaining = [h for h in remaining if host_filter.passes(h, request)]
-            steps.append(f"{host_filter.name} (start: {before}, end: {len(remaining)})")
             if not remaining:
                 break
-        return remaining, "Filter results: " + ", ".join(steps) + "."
+            before = len(remaining)
+            remaining = [h for h in remaining if host_filter.passes(h, request)]
+            last = f"{host_filter.name} (start: {before}, end: {len(remaining)})"
+        # A fault message holds 255 characters: it names the step that removed the last host.
+        return remaining, f"Filter results: {last}."
 
     async def _host_states(self, request: RequestSpec,
                            resources: dict[str, int]) -> list[HostState]:
