@@ -105,7 +105,7 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-def _launched(value: dt.datetime | None) -> str | None:
+def _microseconds(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
 
 
@@ -156,8 +156,8 @@ def server_detail(request: Request, server: Server, version: Version, *, is_admi
         "links": server_links(request, row.uuid), "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": row.availability_zone or "",
         "config_drive": row.config_drive, "key_name": row.key_name,
-        "OS-SRV-USG:launched_at": _launched(row.launched_at),
-        "OS-SRV-USG:terminated_at": _launched(row.terminated_at),
+        "OS-SRV-USG:launched_at": _microseconds(row.launched_at),
+        "OS-SRV-USG:terminated_at": _microseconds(row.terminated_at),
         "OS-EXT-STS:task_state": row.task_state, "OS-EXT-STS:vm_state": row.vm_state,
         "OS-EXT-STS:power_state": row.power_state,
         "os-extended-volumes:volumes_attached": [],
@@ -204,18 +204,14 @@ def server_created(request: Request, server: Server, admin_pass: str) -> dict[st
 # -- instance actions ----------------------------------------------------------------------
 
 
-def _action_time(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
-
-
 def instance_action(action: Action, version: Version) -> dict[str, Any]:
     row = action.row
     body: dict[str, Any] = {"action": row.action, "instance_uuid": row.instance_uuid,
                             "message": row.message, "project_id": row.project_id,
-                            "request_id": row.request_id, "start_time": _action_time(row.start_time),
+                            "request_id": row.request_id, "start_time": _microseconds(row.start_time),
                             "user_id": row.user_id}
     if version >= (2, 58):
-        body["updated_at"] = _action_time(row.updated_at)
+        body["updated_at"] = _microseconds(row.updated_at)
     return body
 
 
@@ -227,8 +223,8 @@ def instance_action_with_events(action: Action, version: Version, *, is_admin: b
         return body
     events = []
     for event in action.events:
-        item: dict[str, Any] = {"event": event.event, "start_time": _action_time(event.start_time),
-                                "finish_time": _action_time(event.finish_time),
+        item: dict[str, Any] = {"event": event.event, "start_time": _microseconds(event.start_time),
+                                "finish_time": _microseconds(event.finish_time),
                                 "result": event.result}
         if is_admin:
             item["traceback"] = event.traceback

@@ -185,10 +185,7 @@ class ConductorManager:
         async with db.transaction(self.factory) as session:
             row = await session.get(InstanceRow, instance_uuid)
             if row is not None and row.deleted_at is None:
-                now = db.utcnow()
-                row.vm_state, row.task_state = VmState.DELETED, None
-                row.power_state = PowerState.NOSTATE
-                row.deleted_at = row.terminated_at = row.updated_at = now
+                await instances.mark_deleted(session, row)
                 await instances.finish_action(session, instance_uuid, ctx.request_id)
         await self.placement.delete_allocations(instance_uuid)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.models import (
@@ -14,7 +14,9 @@ from nimbus.compute.models import (
     InstanceActionRow,
     InstanceFaultRow,
     InstanceRow,
+    ServerGroupMemberRow,
 )
+from nimbus.compute.states import PowerState, VmState
 from nimbus.core import db
 from nimbus.core.context import RequestContext
 
@@ -107,6 +109,15 @@ async def finish_action(session: AsyncSession, instance_uuid: str, request_id: s
     action = await _action_for(session, instance_uuid, request_id)
     if action is not None and action.finish_time is None:
         action.finish_time = db.utcnow()
+
+
+async def mark_deleted(session: AsyncSession, row: InstanceRow) -> None:
+    """The instance is gone: soft-deleted (changes-since still shows it) and out of its group."""
+    now = db.utcnow()
+    row.vm_state, row.task_state, row.power_state = VmState.DELETED, None, PowerState.NOSTATE
+    row.deleted_at = row.terminated_at = row.updated_at = now
+    await session.execute(delete(ServerGroupMemberRow).where(
+        ServerGroupMemberRow.instance_uuid == row.uuid))
 
 
 async def add_fault(session: AsyncSession, instance_uuid: str, message: str, *,

@@ -368,7 +368,7 @@ async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, 
             return  # already on its way; the agent's reconciliation retries a lost message
         await instances.start_action(session, ctx, row.uuid, "delete")
         if host is None:
-            await _finish_delete(session, row)
+            await instances.mark_deleted(session, row)
             return
         changed = await instances.compare_and_swap(session, row.uuid,
                                                    {"task_state": TaskState.DELETING})
@@ -384,11 +384,3 @@ async def _remove(deps: ComputeDeps, uuids: list[str]) -> None:
             await session.execute(delete(model).where(model.instance_uuid.in_(uuids)))
         await session.execute(delete(InstanceActionRow).where(InstanceActionRow.instance_uuid.in_(uuids)))
         await session.execute(delete(InstanceRow).where(InstanceRow.uuid.in_(uuids)))
-
-
-async def _finish_delete(session: AsyncSession, row: InstanceRow) -> None:
-    now = db.utcnow()
-    row.vm_state, row.task_state, row.power_state = VmState.DELETED, None, PowerState.NOSTATE
-    row.deleted_at = row.terminated_at = row.updated_at = now
-    await session.execute(delete(ServerGroupMemberRow).where(
-        ServerGroupMemberRow.instance_uuid == row.uuid))
