@@ -7,7 +7,7 @@ from nimbus.compute import errors
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow
 from nimbus.compute.service import instances
-from nimbus.compute.service.servers import _row
+from nimbus.compute.service.servers import visible_row
 from nimbus.compute.states import TaskState, VmState
 from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext
@@ -46,7 +46,7 @@ def _invalid(row: InstanceRow, action: str) -> errors.InstanceInvalidState:
 async def power_action(deps: ComputeDeps, ctx: RequestContext, server_id: str, name: str) -> None:
     agent_action, action_name, allowed, task = POWER_ACTIONS[name]
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize(POLICY[name], ctx, {"project_id": row.project_id})
         if row.locked and not ctx.is_admin:
             raise errors.InstanceLocked(server_id=server_id)
@@ -64,7 +64,7 @@ async def power_action(deps: ComputeDeps, ctx: RequestContext, server_id: str, n
 async def console_output(deps: ComputeDeps, ctx: RequestContext, server_id: str,
                          length: int | None) -> str:
     async with deps.read() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-console-output", ctx, {"project_id": row.project_id})
         if row.host is None or row.vm_state in (VmState.BUILDING, VmState.ERROR):
             raise errors.InstanceInvalidState(action="get console output", server_id=server_id,
@@ -81,7 +81,7 @@ async def set_lock(deps: ComputeDeps, ctx: RequestContext, server_id: str, locke
                    reason: str | None) -> None:
     rule = "os_compute_api:os-lock-server:lock" if locked else "os_compute_api:os-lock-server:unlock"
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize(rule, ctx, {"project_id": row.project_id})
         if not locked and row.locked_by == "admin" and not ctx.is_admin:
             raise core_errors.Forbidden("The server was locked by an admin.")

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow, InstanceTagRow
-from nimbus.compute.service.servers import Server, _assemble
+from nimbus.compute.service.servers import Server, assemble
 from nimbus.compute.states import vm_states_for_status
 from nimbus.core import errors
 from nimbus.core.context import RequestContext
@@ -139,7 +139,7 @@ async def list_servers(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery,
         rows: list[InstanceRow] = [r for r in (await session.execute(query)).scalars()
                                    if _matches(r, q, name)]
         rows = _page(rows, q, deps.settings.compute.max_limit)
-        return await _assemble(session, rows)
+        return await assemble(session, rows)
 
 
 def _matches(row: InstanceRow, q: ServerQuery, name: re.Pattern[str] | None) -> bool:

@@ -11,7 +11,7 @@ from nimbus.compute import errors
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceMetadataRow, InstanceRow
 from nimbus.compute.service import quotas
-from nimbus.compute.service.servers import _row
+from nimbus.compute.service.servers import visible_row
 from nimbus.compute.states import VmState
 from nimbus.core import db
 from nimbus.core import errors as core_errors
@@ -41,7 +41,7 @@ async def _metadata(session: AsyncSession, instance_uuid: str) -> dict[str, str]
 
 async def get_metadata(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> dict[str, str]:
     async with deps.read() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:server-metadata:index", ctx,
                               {"project_id": row.project_id})
         return await _metadata(session, row.uuid)
@@ -49,7 +49,7 @@ async def get_metadata(deps: ComputeDeps, ctx: RequestContext, server_id: str) -
 
 async def get_item(deps: ComputeDeps, ctx: RequestContext, server_id: str, key: str) -> str:
     async with deps.read() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:server-metadata:show", ctx,
                               {"project_id": row.project_id})
         found = await _metadata(session, row.uuid)
@@ -67,7 +67,7 @@ async def update_metadata(deps: ComputeDeps, ctx: RequestContext, server_id: str
     for attempt in range(_ATTEMPTS):
         try:
             async with deps.write() as session:
-                row = await _row(session, ctx, server_id)
+                row = await visible_row(session, ctx, server_id)
                 deps.policy.authorize(f"os_compute_api:server-metadata:{rule}", ctx,
                                       {"project_id": row.project_id})
                 check_changeable(ctx, row, "update metadata")
@@ -101,7 +101,7 @@ async def update_metadata(deps: ComputeDeps, ctx: RequestContext, server_id: str
 
 async def delete_item(deps: ComputeDeps, ctx: RequestContext, server_id: str, key: str) -> None:
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:server-metadata:delete", ctx,
                               {"project_id": row.project_id})
         if key not in await _metadata(session, row.uuid):

@@ -12,7 +12,7 @@ from nimbus.compute import errors
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow, InstanceTagRow
 from nimbus.compute.schemas import MAX_TAGS
-from nimbus.compute.service.servers import _row
+from nimbus.compute.service.servers import visible_row
 from nimbus.compute.states import VmState
 from nimbus.core import db
 from nimbus.core.context import RequestContext
@@ -44,7 +44,7 @@ async def _tags(session: AsyncSession, instance_uuid: str) -> list[str]:
 
 async def list_tags(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> list[str]:
     async with deps.read() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-server-tags:index", ctx,
                               {"project_id": row.project_id})
         return await _tags(session, row.uuid)
@@ -53,7 +53,7 @@ async def list_tags(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> l
 async def check_tag(deps: ComputeDeps, ctx: RequestContext, server_id: str, tag: str) -> None:
     """Returns if the server has `tag`; ServerTagNotFound otherwise."""
     async with deps.read() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-server-tags:show", ctx,
                               {"project_id": row.project_id})
         found = await session.get(InstanceTagRow, (row.uuid, tag))
@@ -64,7 +64,7 @@ async def check_tag(deps: ComputeDeps, ctx: RequestContext, server_id: str, tag:
 async def replace_tags(deps: ComputeDeps, ctx: RequestContext, server_id: str,
                        tags: list[str]) -> list[str]:
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-server-tags:update_all", ctx,
                               {"project_id": row.project_id})
         _check_state(row, "update tags")
@@ -79,7 +79,7 @@ async def replace_tags(deps: ComputeDeps, ctx: RequestContext, server_id: str,
 async def add_tag(deps: ComputeDeps, ctx: RequestContext, server_id: str, tag: str) -> bool:
     """Whether the tag was added (False: the server had it already)."""
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-server-tags:update", ctx,
                               {"project_id": row.project_id})
         _check_state(row, "update tag")
@@ -97,7 +97,7 @@ async def add_tag(deps: ComputeDeps, ctx: RequestContext, server_id: str, tag: s
 
 async def delete_tags(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> None:
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-server-tags:delete_all", ctx,
                               {"project_id": row.project_id})
         _check_state(row, "delete tags")
@@ -107,7 +107,7 @@ async def delete_tags(deps: ComputeDeps, ctx: RequestContext, server_id: str) ->
 
 async def delete_tag(deps: ComputeDeps, ctx: RequestContext, server_id: str, tag: str) -> None:
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-server-tags:delete", ctx,
                               {"project_id": row.project_id})
         _check_state(row, "delete tag")

@@ -289,7 +289,7 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
 # -- reading -------------------------------------------------------------------------------
 
 
-async def _assemble(session: AsyncSession, rows: list[InstanceRow]) -> list[Server]:
+async def assemble(session: AsyncSession, rows: list[InstanceRow]) -> list[Server]:
     uuids = [r.uuid for r in rows]
     metadata: dict[str, dict[str, str]] = {u: {} for u in uuids}
     tags: dict[str, list[str]] = {u: [] for u in uuids}
@@ -314,7 +314,7 @@ async def _assemble(session: AsyncSession, rows: list[InstanceRow]) -> list[Serv
             for r in rows]
 
 
-async def _row(session: AsyncSession, ctx: RequestContext, server_id: str) -> InstanceRow:
+async def visible_row(session: AsyncSession, ctx: RequestContext, server_id: str) -> InstanceRow:
     row = await session.get(InstanceRow, server_id) if _is_uuid(server_id) else None
     if row is None or row.deleted_at is not None or not ctx.may_see(row.project_id):
         raise errors.ServerNotFound(server_id=server_id)
@@ -323,9 +323,9 @@ async def _row(session: AsyncSession, ctx: RequestContext, server_id: str) -> In
 
 async def get_server(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> Server:
     async with deps.read() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:servers:show", ctx, {"project_id": row.project_id})
-        return (await _assemble(session, [row]))[0]
+        return (await assemble(session, [row]))[0]
 
 
 def host_id(project_id: str, host: str | None) -> str:
@@ -340,7 +340,7 @@ async def update_server(deps: ComputeDeps, ctx: RequestContext, server_id: str,
     if "description" in changes and version < (2, 19):
         raise core_errors.BadRequest("description needs microversion 2.19 or later")
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:servers:update", ctx, {"project_id": row.project_id})
         columns = {"name": "display_name", "description": "display_description",
                    "accessIPv4": "access_ip_v4", "accessIPv6": "access_ip_v6"}
@@ -350,7 +350,7 @@ async def update_server(deps: ComputeDeps, ctx: RequestContext, server_id: str,
         if "name" in changes:
             row.hostname = _hostname(changes["name"])
         row.updated_at = db.utcnow()
-        return (await _assemble(session, [row]))[0]
+        return (await assemble(session, [row]))[0]
 
 
 async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, *,
@@ -358,7 +358,7 @@ async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, 
     """Mark the server deleting and have its host destroy the guest; a server that never
     reached a host is deleted here at once. Its agent finishes the rest (instance_destroyed)."""
     async with deps.write() as session:
-        row = await _row(session, ctx, server_id)
+        row = await visible_row(session, ctx, server_id)
         rule = "os_compute_api:servers:delete" if not force else "os_compute_api:os-deferred-delete:force"
         deps.policy.authorize(rule, ctx, {"project_id": row.project_id})
         if row.locked and not ctx.is_admin:
