@@ -22,6 +22,7 @@ MIGRATIONS = {
     "compute": ("nimbus.compute.models", "nimbus/compute/migrations"),
     "image": ("nimbus.image.models", "nimbus/image/migrations"),
     "placement": ("nimbus.placement.models", "nimbus/placement/migrations"),
+    "network": ("nimbus.network.models", "nimbus/network/migrations"),
 }
 
 

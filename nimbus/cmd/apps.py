@@ -21,7 +21,7 @@ from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db, errors
 from nimbus.core.clients.image import ImageClient
 from nimbus.core.config import Settings
-from nimbus.core.http import ErrorRenderer, create_app, neutron_error_body, nova_error_body
+from nimbus.core.http import ErrorRenderer, create_app, nova_error_body
 from nimbus.core.policy import Enforcer
 from nimbus.core.rpc import Transport
 from nimbus.core.service import MIGRATIONS as CORE_MIGRATIONS
@@ -35,6 +35,9 @@ from nimbus.image import policy as image_policy
 from nimbus.image.api import build_app as build_image_app
 from nimbus.image.deps import ImageDeps
 from nimbus.image.store import STORES as IMAGE_STORES
+from nimbus.network import policy as network_policy
+from nimbus.network.api import build_app as build_network_app
+from nimbus.network.deps import NetworkDeps
 from nimbus.placement import policy as placement_policy
 from nimbus.placement.api import build_app as build_placement_app
 from nimbus.placement.deps import PlacementDeps
@@ -43,10 +46,10 @@ IDENTITY_MIGRATIONS = Path(__file__).resolve().parent.parent / "identity" / "mig
 COMPUTE_MIGRATIONS = Path(__file__).resolve().parent.parent / "compute" / "migrations"
 IMAGE_MIGRATIONS = Path(__file__).resolve().parent.parent / "image" / "migrations"
 PLACEMENT_MIGRATIONS = Path(__file__).resolve().parent.parent / "placement" / "migrations"
+NETWORK_MIGRATIONS = Path(__file__).resolve().parent.parent / "network" / "migrations"
 
 # The services of ARCHITECTURE.md whose issues have not landed yet: prefix, error shape.
 NOT_BUILT: dict[str, tuple[str, ErrorRenderer]] = {
-    "network": ("/network", neutron_error_body),
     "volume": ("/volume", nova_error_body),
 }
 
@@ -71,6 +74,7 @@ async def migrate_all(database: Database) -> None:
     await db.migrate(database.engine, COMPUTE_MIGRATIONS, "compute")
     await db.migrate(database.engine, IMAGE_MIGRATIONS, "image")
     await db.migrate(database.engine, PLACEMENT_MIGRATIONS, "placement")
+    await db.migrate(database.engine, NETWORK_MIGRATIONS, "network")
 
 
 def identity_deps(settings: Settings, database: Database) -> IdentityDeps:
@@ -102,6 +106,11 @@ def placement_deps(settings: Settings, database: Database) -> PlacementDeps:
                          policy=Enforcer(placement_policy.DEFAULTS, settings.policy_file))
 
 
+def network_deps(settings: Settings, database: Database) -> NetworkDeps:
+    return NetworkDeps(settings=settings, db=database.factory,
+                       policy=Enforcer(network_policy.DEFAULTS, settings.policy_file))
+
+
 def not_built_app(service: str, render_error: ErrorRenderer) -> FastAPI:
     app = create_app(service=service, render_error=render_error, validator=None)
 
@@ -120,6 +129,7 @@ class Services:
     compute: ComputeDeps
     image: ImageDeps
     placement: PlacementDeps
+    network: NetworkDeps
 
 
 def services(settings: Settings, database: Database, transport: Transport,
@@ -128,7 +138,8 @@ def services(settings: Settings, database: Database, transport: Transport,
     return Services(identity=identity_deps(settings, database),
                     compute=compute_deps(settings, database, transport, http),
                     image=image_deps(settings, database),
-                    placement=placement_deps(settings, database))
+                    placement=placement_deps(settings, database),
+                    network=network_deps(settings, database))
 
 
 async def bootstrap_all(settings: Settings, database: Database, *, admin_password: str,
@@ -148,6 +159,7 @@ def all_in_one_app(built: Services) -> Starlette:
         "compute": Mount("/compute", app=build_compute_app(built.compute, validator)),
         "image": Mount("/image", app=build_image_app(built.image, validator)),
         "placement": Mount("/placement", app=build_placement_app(built.placement, validator)),
+        "network": Mount("/network", app=build_network_app(built.network, validator)),
     }
     for service, (prefix, renderer) in NOT_BUILT.items():
         mounted[service] = Mount(prefix, app=not_built_app(service, renderer))

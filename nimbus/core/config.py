@@ -90,6 +90,24 @@ class ImageSettings(BaseModel):
     api_limit_max: int = Field(default=1000, ge=1)
 
 
+class NetworkQuotaSettings(BaseModel):
+    """Neutron's default per-project limits; -1 is unlimited."""
+
+    network: int = 100
+    subnet: int = 100
+    port: int = 500
+
+
+class NetworkSettings(BaseModel):
+    # What a project's network gets when no provider attributes are given.
+    tenant_network_type: str = "local"
+    # Neutron's global_physnet_mtu.
+    mtu: int = Field(default=1500, ge=68)
+    # How a bound port is plugged: our agent plugs into Linux bridges.
+    vif_type: str = "bridge"
+    quotas: NetworkQuotaSettings = NetworkQuotaSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NIMBUS_", env_nested_delimiter="__", extra="ignore")
@@ -107,6 +125,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     image: ImageSettings = ImageSettings()
     compute: ComputeSettings = ComputeSettings()
+    network: NetworkSettings = NetworkSettings()
     # `nimbus up` runs this many fake-driver compute hosts (fake-1, fake-2, ...).
     fake_hosts: int = Field(default=1, ge=0, le=100)
     policy_file: Path | None = None

@@ -1,0 +1,103 @@
+"""Network's errors, rendered as `{"NeutronError": {"type", "message", "detail"}}`.
+
+The class name is the body's `type`, so each class carries Neutron's own name.
+
+    BadRequest  -> InvalidInput, InvalidAllocationPool, OutOfBoundsAllocationPool,
+                   InvalidSharedSetting, HTTPBadRequest
+    NotFound    -> NetworkNotFound, SubnetNotFound, PortNotFound, TagNotFound,
+                   ExtensionNotFound, HTTPNotFound
+    Conflict    -> NetworkInUse, SubnetInUse, IpAddressGenerationFailure,
+                   IpAddressAlreadyAllocated, MacAddressInUse, OverlappingAllocationPools,
+                   GatewayConflictWithAllocationPools, OverQuota, SegmentationIdInUse
+"""
+
+from __future__ import annotations
+
+from nimbus.core import errors
+
+
+class InvalidInput(errors.BadRequest):
+    template = "Invalid input for operation: {error_message}."
+
+
+class HTTPBadRequest(errors.BadRequest):
+    """What Neutron's resource layer answers for malformed bodies and unknown attributes."""
+
+    template = "{detail}"
+
+
+class InvalidAllocationPool(errors.BadRequest):
+    template = "The allocation pool {pool} is not valid."
+
+
+class OutOfBoundsAllocationPool(errors.BadRequest):
+    template = "The allocation pool {pool} spans beyond the subnet cidr {subnet_cidr}."
+
+
+class InvalidSharedSetting(errors.Conflict):
+    template = ("Unable to reconfigure sharing settings for network {network}. "
+                "Multiple tenants are using it.")
+
+
+class NetworkNotFound(errors.NotFound):
+    template = "Network {net_id} could not be found."
+
+
+class SubnetNotFound(errors.NotFound):
+    template = "Subnet {subnet_id} could not be found."
+
+
+class PortNotFound(errors.NotFound):
+    template = "Port {port_id} could not be found."
+
+
+class TagNotFound(errors.NotFound):
+    template = "Tag {tag} could not be found for {resource} {resource_id}."
+
+
+class ExtensionNotFound(errors.NotFound):
+    template = "Extension with alias {alias} does not exist"
+
+
+class HTTPNotFound(errors.NotFound):
+    template = "{detail}"
+
+
+class NetworkInUse(errors.Conflict):
+    template = ("Unable to complete operation on network {net_id}. There are one or more ports "
+                "still in use on the network.")
+
+
+class SubnetInUse(errors.Conflict):
+    template = ("Unable to complete operation on subnet {subnet_id}: One or more ports have an "
+                "IP allocation from this subnet.")
+
+
+class IpAddressGenerationFailure(errors.Conflict):
+    template = "No more IP addresses available on network {net_id}."
+
+
+class IpAddressAlreadyAllocated(errors.Conflict):
+    template = "IP address {ip} already allocated in subnet {subnet_id}"
+
+
+class MacAddressInUse(errors.Conflict):
+    template = ("Unable to complete operation for network {net_id}. The mac address {mac} "
+                "is in use.")
+
+
+class OverlappingAllocationPools(errors.Conflict):
+    template = "Found overlapping allocation pools: {pool_1} {pool_2} for subnet {subnet_cidr}."
+
+
+class GatewayConflictWithAllocationPools(errors.Conflict):
+    template = "Gateway ip {ip_address} conflicts with allocation pool {pool}"
+
+
+class SegmentationIdInUse(errors.Conflict):
+    template = ("Unable to create the network. The VLAN {vlan_id} on physical network "
+                "{physical_network} is in use.")
+
+
+class OverQuota(errors.Conflict):
+    template = "Quota exceeded for resources: {overs}."

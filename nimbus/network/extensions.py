@@ -1,0 +1,50 @@
+"""The API extensions Nimbus implements, under Neutron's aliases, names and dates.
+
+An alias is listed only once its behaviour is served: clients (and Tempest) decide what to
+call from this list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Extension:
+    alias: str
+    name: str
+    description: str
+    updated: str = "2013-01-01T10:00:00-00:00"
+
+
+EXTENSIONS: tuple[Extension, ...] = (
+    Extension("external-net", "Neutron external network",
+              "Adds external network attribute to network resource."),
+    Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    Extension("net-mtu-writable", "Network MTU (writable)",
+              "Provides a writable MTU attribute for a network resource."),
+    Extension("pagination", "Pagination support", "Extension that indicates that pagination "
+              "is enabled.", "2016-06-12T00:00:00-00:00"),
+    Extension("project-id", "project_id field enabled",
+              "Extension that indicates that project_id field is enabled.",
+              "2016-09-09T09:09:09-09:09"),
+    Extension("provider", "Provider Network", "Expose mapping of virtual networks to physical "
+              "networks", "2012-09-07T10:00:00-00:00"),
+    Extension("quotas", "Quota management support", "Expose functions for quotas management "
+              "per project", "2012-07-29T10:00:00-00:00"),
+    Extension("quota_details", "Quota details management support", "Expose functions for "
+              "quotas usage statistics per project", "2017-02-10T10:00:00-00:00"),
+    Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled.",
+              "2016-06-12T00:00:00-00:00"),
+    Extension("standard-attr-description", "standard-attr-description",
+              "Extension to add descriptions to standard attributes",
+              "2016-02-10T10:00:00-00:00"),
+    Extension("standard-attr-revisions", "Resource revision numbers",
+              "This extension will display the revision number of neutron resources.",
+              "2016-04-11T10:00:00-00:00"),
+    Extension("standard-attr-timestamp", "Resource timestamps", "Adds created_at and "
+              "updated_at fields to all Neutron resources that have Neutron standard attributes.",
+              "2016-09-12T10:00:00-00:00"),
+)
+
+BY_ALIAS = {ext.alias: ext for ext in EXTENSIONS}
