@@ -44,9 +44,10 @@ def bootstrap() -> None:
 
 
 @app.command()
-def serve(service: str = typer.Argument(..., help="api, conductor, scheduler or compute"),
+def serve(service: str = typer.Argument(..., help="api, conductor, scheduler, compute, "
+                                                   "volume-scheduler or volume"),
           host: str | None = typer.Option(None, help="the name this service registers under "
-                                                     "(compute: the hypervisor host)")) -> None:
+                                                     "(compute, volume: the host)")) -> None:
     """Run one service in this process (multi-node)."""
     import uvloop
 

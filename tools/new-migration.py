@@ -23,6 +23,7 @@ MIGRATIONS = {
     "image": ("nimbus.image.models", "nimbus/image/migrations"),
     "placement": ("nimbus.placement.models", "nimbus/placement/migrations"),
     "network": ("nimbus.network.models", "nimbus/network/migrations"),
+    "volume": ("nimbus.volume.models", "nimbus/volume/migrations"),
 }
 
 

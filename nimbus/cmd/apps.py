@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -18,10 +18,9 @@ from nimbus.compute import policy as compute_policy
 from nimbus.compute import rpcapi
 from nimbus.compute.api import build_app as build_compute_app
 from nimbus.compute.deps import ComputeDeps
-from nimbus.core import db, errors
+from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
 from nimbus.core.config import Settings
-from nimbus.core.http import ErrorRenderer, create_app, nova_error_body
 from nimbus.core.policy import Enforcer
 from nimbus.core.rpc import Transport
 from nimbus.core.service import MIGRATIONS as CORE_MIGRATIONS
@@ -41,18 +40,18 @@ from nimbus.network.deps import NetworkDeps
 from nimbus.placement import policy as placement_policy
 from nimbus.placement.api import build_app as build_placement_app
 from nimbus.placement.deps import PlacementDeps
+from nimbus.volume import policy as volume_policy
+from nimbus.volume import rpcapi as volume_rpcapi
+from nimbus.volume.api import build_app as build_volume_app
+from nimbus.volume.deps import VolumeDeps
+from nimbus.volume.service import types as volume_types
 
 IDENTITY_MIGRATIONS = Path(__file__).resolve().parent.parent / "identity" / "migrations"
 COMPUTE_MIGRATIONS = Path(__file__).resolve().parent.parent / "compute" / "migrations"
 IMAGE_MIGRATIONS = Path(__file__).resolve().parent.parent / "image" / "migrations"
 PLACEMENT_MIGRATIONS = Path(__file__).resolve().parent.parent / "placement" / "migrations"
 NETWORK_MIGRATIONS = Path(__file__).resolve().parent.parent / "network" / "migrations"
-
-# The services of ARCHITECTURE.md whose issues have not landed yet: prefix, error shape.
-NOT_BUILT: dict[str, tuple[str, ErrorRenderer]] = {
-    "volume": ("/volume", nova_error_body),
-}
-
+VOLUME_MIGRATIONS = Path(__file__).resolve().parent.parent / "volume" / "migrations"
 
 @dataclasses.dataclass
 class Database:
@@ -75,6 +74,7 @@ async def migrate_all(database: Database) -> None:
     await db.migrate(database.engine, IMAGE_MIGRATIONS, "image")
     await db.migrate(database.engine, PLACEMENT_MIGRATIONS, "placement")
     await db.migrate(database.engine, NETWORK_MIGRATIONS, "network")
+    await db.migrate(database.engine, VOLUME_MIGRATIONS, "volume")
 
 
 def identity_deps(settings: Settings, database: Database) -> IdentityDeps:
@@ -111,14 +111,13 @@ def network_deps(settings: Settings, database: Database) -> NetworkDeps:
                        policy=Enforcer(network_policy.DEFAULTS, settings.policy_file))
 
 
-def not_built_app(service: str, render_error: ErrorRenderer) -> FastAPI:
-    app = create_app(service=service, render_error=render_error, validator=None)
-
-    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
-    async def not_built(path: str) -> None:
-        raise errors.NotImplementedYet(what=f"The {service} service")
-
-    return app
+def volume_deps(settings: Settings, database: Database, transport: Transport,
+                http: httpx.AsyncClient) -> VolumeDeps:
+    return VolumeDeps(settings=settings, db=database.factory,
+                      policy=Enforcer(volume_policy.DEFAULTS, settings.policy_file),
+                      images=ImageClient(http, f"{settings.base_url}/image"),
+                      scheduler=volume_rpcapi.SchedulerAPI(transport),
+                      volumes=volume_rpcapi.VolumeAPI(transport))
 
 
 @dataclasses.dataclass
@@ -130,6 +129,7 @@ class Services:
     image: ImageDeps
     placement: PlacementDeps
     network: NetworkDeps
+    volume: VolumeDeps
 
 
 def services(settings: Settings, database: Database, transport: Transport,
@@ -139,7 +139,8 @@ def services(settings: Settings, database: Database, transport: Transport,
                     compute=compute_deps(settings, database, transport, http),
                     image=image_deps(settings, database),
                     placement=placement_deps(settings, database),
-                    network=network_deps(settings, database))
+                    network=network_deps(settings, database),
+                    volume=volume_deps(settings, database, transport, http))
 
 
 async def bootstrap_all(settings: Settings, database: Database, *, admin_password: str,
@@ -149,6 +150,7 @@ async def bootstrap_all(settings: Settings, database: Database, *, admin_passwor
                                        admin_password=admin_password,
                                        service_password=service_password)
     await compute_bootstrap.bootstrap(database.factory)
+    await volume_types.ensure_default_type(database.factory, settings.volume.default_volume_type)
 
 
 def all_in_one_app(built: Services) -> Starlette:
@@ -160,9 +162,8 @@ def all_in_one_app(built: Services) -> Starlette:
         "image": Mount("/image", app=build_image_app(built.image, validator)),
         "placement": Mount("/placement", app=build_placement_app(built.placement, validator)),
         "network": Mount("/network", app=build_network_app(built.network, validator)),
+        "volume": Mount("/volume", app=build_volume_app(built.volume, validator)),
     }
-    for service, (prefix, renderer) in NOT_BUILT.items():
-        mounted[service] = Mount(prefix, app=not_built_app(service, renderer))
     routes: list[Route | Mount] = list(mounted.values())
 
     async def root(request: Request) -> JSONResponse:

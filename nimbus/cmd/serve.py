@@ -1,6 +1,7 @@
-"""`nimbus serve conductor|scheduler|compute`: one of compute's background services in this
-process, for a multi-node cloud. They share the database (conductor, scheduler) and the bus
-(all), and reach the APIs over REST at `public_url` with the service user's token."""
+"""`nimbus serve conductor|scheduler|compute|volume-scheduler|volume`: one background service
+in this process, for a multi-node cloud. They share the database (conductor, scheduler,
+volume-scheduler) and the bus (all), and reach the APIs over REST at `public_url` with the
+service user's token. Compute and volume hosts never open the database."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import signal
 import httpx
 from rich.console import Console
 
-from nimbus.cmd import apps, runtime, state
+from nimbus.cmd import apps, runtime, state, volume_runtime
 from nimbus.cmd.up import SERVICES
 from nimbus.compute.virt.fake import FakeDriver, FakeHostConfig
 from nimbus.core.config import Settings
@@ -22,7 +23,8 @@ from nimbus.core.service import ServiceRunner
 
 LOG = logging.getLogger("nimbus.cmd")
 
-BACKGROUND = ("conductor", "scheduler", "compute")
+BACKGROUND = ("conductor", "scheduler", "compute", "volume-scheduler", "volume")
+_HOSTS = ("compute", "volume")
 
 
 async def _until_signalled() -> None:
@@ -39,10 +41,11 @@ async def run_background(settings: Settings, console: Console, service: str, hos
                   console=settings.log_to_console)
     password = state.service_password(settings)
     transport = transport_from_url(settings.transport_url)
-    database = apps.open_database(settings) if service != "compute" else None
+    database = apps.open_database(settings) if service not in _HOSTS else None
     async with httpx.AsyncClient() as http:
         clients = runtime.rest_clients(settings, http, password)
         agent = None
+        volume_manager = None
         if service == "conductor":
             assert database is not None
             runner: ServiceRunner = runtime.conductor_runner(settings, database.factory, transport,
@@ -50,6 +53,12 @@ async def run_background(settings: Settings, console: Console, service: str, hos
         elif service == "scheduler":
             assert database is not None
             runner = runtime.scheduler_runner(settings, database.factory, transport, clients)
+        elif service == "volume-scheduler":
+            assert database is not None
+            runner = volume_runtime.scheduler_runner(settings, database.factory, transport)
+        elif service == "volume":
+            volume_manager, runner = volume_runtime.manager_runner(settings, host, transport,
+                                                                   clients)
         else:
             c = settings.compute
             driver = FakeDriver(FakeHostConfig(hostname=host, vcpus=c.fake_vcpus,
@@ -59,6 +68,8 @@ async def run_background(settings: Settings, console: Console, service: str, hos
             if agent is not None:
                 await agent.start()
             await runner.start()
+            if volume_manager is not None:
+                await volume_manager.start()
             console.print(f"[bold green]nimbus-{service}[/] serving on {host} "
                           f"({settings.transport_url.split('://')[0]})")
             LOG.info("nimbus-%s serving on %s", service, host)

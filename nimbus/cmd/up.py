@@ -10,7 +10,7 @@ import httpx
 import uvicorn
 from rich.console import Console
 
-from nimbus.cmd import apps, runtime, state
+from nimbus.cmd import apps, runtime, state, volume_runtime
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
 from nimbus.core.rpc import transport_from_url
@@ -63,6 +63,8 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
         clients = runtime.rest_clients(settings, http, secrets["service_password"])
         compute = (runtime.all_in_one(settings, database.factory, transport, clients)
                    if with_compute else runtime.ComputeRuntime([], {}))
+        volume = (volume_runtime.all_in_one(settings, database.factory, transport, clients)
+                  if with_compute else volume_runtime.VolumeRuntime([], {}))
         try:
             if server.started:
                 if with_compute:
@@ -71,12 +73,17 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
                         await compute.start()
                     console.print(f"[green]✓[/] compute: conductor, scheduler, "
                                   f"{len(compute.agents)} hosts ({', '.join(compute.agents)})")
+                    with console.status("starting the volume scheduler and volume hosts"):
+                        await volume.start()
+                    console.print(f"[green]✓[/] volume: scheduler, {len(volume.managers)} hosts "
+                                  f"({', '.join(volume.managers)})")
                 clouds = settings.state_dir.resolve() / "clouds.yaml"
                 console.print(f"[bold green]Nimbus is ready[/] at {settings.base_url}  —  "
                               f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus", soft_wrap=True)
                 LOG.info("all-in-one ready at %s", settings.base_url)
             await asyncio.shield(serve)
         finally:
+            await volume.stop()
             await compute.stop()
             await runner.stop()
             await transport.aclose()

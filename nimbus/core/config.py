@@ -106,6 +106,37 @@ class NetworkSettings(BaseModel):
     # How a bound port is plugged: our agent plugs into Linux bridges.
     vif_type: str = "bridge"
     quotas: NetworkQuotaSettings = NetworkQuotaSettings()
+class VolumeQuotaSettings(BaseModel):
+    """Cinder's default per-project limits; -1 is unlimited."""
+
+    volumes: int = 10
+    snapshots: int = 10
+    gigabytes: int = 1000
+    backups: int = 10
+    backup_gigabytes: int = 1000
+    groups: int = 10
+    per_volume_gigabytes: int = -1
+
+
+class VolumeSettings(BaseModel):
+    # The backend of this host's volume manager: a key of nimbus.volume.backends.BACKENDS.
+    backend: str = "file"
+    # What a file backend offers the scheduler; qcow2 files are thin, so this is a promise.
+    capacity_gb: int = Field(default=1000, ge=1)
+    # Over-subscription the capacity filter allows (Cinder's max_over_subscription_ratio).
+    max_over_subscription_ratio: float = Field(default=1.0, ge=1.0)
+    default_volume_type: str = "__DEFAULT__"
+    default_availability_zone: str = "nova"
+    enabled_filters: list[str] = Field(default_factory=lambda: [
+        "availability_zone", "capacity", "capabilities"])
+    weighers: list[str] = Field(default_factory=lambda: ["capacity"])
+    service_down_time: float = 60.0
+    heartbeat_interval: float = 10.0
+    quotas: VolumeQuotaSettings = VolumeQuotaSettings()
+    # Cinder's osapi_max_limit.
+    max_limit: int = Field(default=1000, ge=1)
+    # `nimbus up` runs this many volume hosts (volume-1, ...).
+    hosts: int = Field(default=1, ge=0, le=100)
 
 
 class Settings(BaseSettings):
@@ -126,6 +157,7 @@ class Settings(BaseSettings):
     image: ImageSettings = ImageSettings()
     compute: ComputeSettings = ComputeSettings()
     network: NetworkSettings = NetworkSettings()
+    volume: VolumeSettings = VolumeSettings()
     # `nimbus up` runs this many fake-driver compute hosts (fake-1, fake-2, ...).
     fake_hosts: int = Field(default=1, ge=0, le=100)
     policy_file: Path | None = None
@@ -170,6 +202,10 @@ class Settings(BaseSettings):
     @property
     def image_dir(self) -> Path:
         return self.state_dir / "images"
+
+    @property
+    def volume_dir(self) -> Path:
+        return self.state_dir / "volumes"
 
 
 class _TomlSource(PydanticBaseSettingsSource):

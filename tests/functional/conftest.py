@@ -17,7 +17,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nimbus.cmd import apps, runtime
+from nimbus.cmd import apps, runtime, volume_runtime
 from nimbus.core.config import DatabaseSettings, IdentitySettings, Settings
 from nimbus.core.rpc import AmqpTransport, MemoryTransport, Transport
 from nimbus.identity.deps import IdentityDeps
@@ -42,6 +42,7 @@ class Cloud:
     services: apps.Services
     transport: Transport
     compute: runtime.ComputeRuntime | None = None
+    volume: volume_runtime.VolumeRuntime | None = None
 
     async def token(self, username: str = "admin", password: str = ADMIN_PASSWORD,
                     project: str | None = "admin", **scope: Any) -> str:
@@ -72,8 +73,9 @@ class LateApp:
 
 @contextlib.asynccontextmanager
 async def running_cloud(backend: str, tmp_path: Path, *, fake_hosts: int = 0,
-                        bus: str = "memory") -> AsyncIterator[Cloud]:
-    """The whole cloud in-process; with fake_hosts, also conductor, scheduler and agents.
+                        volume_hosts: int = 0, bus: str = "memory") -> AsyncIterator[Cloud]:
+    """The whole cloud in-process; with fake_hosts, also conductor, scheduler and agents; with
+    volume_hosts, the volume scheduler and that many file-backend volume hosts.
 
     bus "amqp" puts compute's RPC on the local RabbitMQ, under a name prefix of its own.
     """
@@ -99,10 +101,20 @@ async def running_cloud(backend: str, tmp_path: Path, *, fake_hosts: int = 0,
                 compute = runtime.all_in_one(settings, database.factory, transport,
                                              runtime.rest_clients(settings, client, SERVICE_PASSWORD))
                 await compute.start()
+            volume = None
+            if volume_hosts:
+                volume = volume_runtime.all_in_one(
+                    settings, database.factory, transport,
+                    runtime.rest_clients(settings, client, SERVICE_PASSWORD),
+                    hosts=[f"volume-{i}" for i in range(1, volume_hosts + 1)])
+                await volume.start()
             try:
                 yield Cloud(client=client, identity=built.identity, backend=backend,
-                            services=built, transport=transport, compute=compute)
+                            services=built, transport=transport, compute=compute,
+                            volume=volume)
             finally:
+                if volume is not None:
+                    await volume.stop()
                 if compute is not None:
                     await compute.stop()
                 await transport.aclose()

@@ -94,3 +94,50 @@ class ImageClient:
             raise errors.ServiceUnavailable("The image download was interrupted.") from exc
         finally:
             partial.unlink(missing_ok=True)
+
+    async def create_image(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A new image record (queued, no data yet); the image service's 4xx pass through."""
+        try:
+            resp = await self.http.post(f"{self.endpoint}/v2/images", json=body,
+                                        timeout=self.timeout,
+                                        headers={"X-Auth-Token": token,
+                                                 **outgoing_request_id_headers()})
+        except httpx.HTTPError as exc:
+            raise errors.ServiceUnavailable("The image service is unreachable.") from exc
+        if resp.status_code != 201:
+            message = resp.text.strip().splitlines()[-1] if resp.text.strip() else ""
+            raise errors.error_for_status(resp.status_code if resp.status_code < 500 else 503,
+                                          f"The image service refused the image: {message}")
+        created: dict[str, Any] = resp.json()
+        return created
+
+    async def upload(self, token: str, image_id: str, source: Path) -> None:
+        """Stream the file at `source` as the image's data."""
+
+        async def chunks() -> Any:
+            with source.open("rb") as data:
+                while block := data.read(_CHUNK):
+                    yield block
+
+        try:
+            resp = await self.http.put(f"{self.endpoint}/v2/images/{image_id}/file",
+                                       content=chunks(), timeout=self.timeout,
+                                       headers={"X-Auth-Token": token,
+                                                "Content-Type": "application/octet-stream",
+                                                **outgoing_request_id_headers()})
+        except httpx.HTTPError as exc:
+            raise errors.ServiceUnavailable("The image upload was interrupted.") from exc
+        if resp.status_code == 404:
+            raise ImageNotFound(image_id=image_id)
+        if resp.status_code != 204:
+            raise errors.ServiceUnavailable(f"The image service answered {resp.status_code} "
+                                            "to the upload.")
+
+    async def delete_image(self, token: str, image_id: str) -> None:
+        """Best effort: a missing image is already deleted."""
+        try:
+            await self.http.delete(f"{self.endpoint}/v2/images/{image_id}", timeout=self.timeout,
+                                   headers={"X-Auth-Token": token,
+                                            **outgoing_request_id_headers()})
+        except httpx.HTTPError as exc:
+            raise errors.ServiceUnavailable("The image service is unreachable.") from exc

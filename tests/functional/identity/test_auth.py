@@ -168,9 +168,3 @@ async def test_global_request_id_is_adopted_and_own_id_returned(cloud: Cloud) ->
     resp = await cloud.client.get("/identity/v3", headers={"X-OpenStack-Request-ID": global_id})
     own = resp.headers["X-Openstack-Request-Id"]
     assert own.startswith("req-") and own != global_id
-
-
-async def test_service_not_built_answers_501_in_its_shape(cloud: Cloud) -> None:
-    volume = await cloud.client.get("/volume/v3/some-project/volumes")
-    assert volume.status_code == 501
-    assert volume.json()["notImplemented"]["code"] == 501

@@ -1,0 +1,1 @@
+"""Block storage: Cinder v3 API, scheduler, volume conductor, volume managers and backends."""
