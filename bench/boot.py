@@ -9,7 +9,9 @@
 Phases: boots one at a time (POST-to-ACTIVE latency of an idle cloud), then --count boots at
 --concurrency (boots/s and p50/p95/p99 POST-to-ACTIVE), then `GET /servers/detail` latency
 with each of --list-sizes servers present (created in batches with max_count), and the
-server process's resident memory when idle and at its peak (from <state>/nimbus.pid).
+server process's resident memory when idle and at its peak (from <state>/nimbus.pid). Each
+boot phase also prints the server's CPU time per boot (user + system from /proc/<pid>/stat,
+status polls included): on a shared machine it varies far less than the wall-clock figures.
 A shared poller lists recently changed servers every --poll seconds to see each become
 ACTIVE, so the latency resolution is that interval. Everything it created is deleted at the
 end unless --keep.
@@ -38,6 +40,24 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User plus system CPU time the server process has used so far."""
+    if pid is None:
+        return None
+    try:
+        # The command name (field 2) may hold spaces: count fields after its closing paren.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_boot(before: float | None, after: float | None, boots: int) -> str:
+    if before is None or after is None or not boots:
+        return ""
+    return f"  server CPU {(after - before) / boots * 1000:.1f} ms/boot"
 
 
 def rss_mb(pid: int | None, field: str = "VmRSS") -> float | None:
@@ -248,17 +268,21 @@ async def main(args: argparse.Namespace, config: dict[str, Any], pid: int | None
     created: list[str] = []
     rows: list[tuple[str, str]] = []
     try:
+        cpu = cpu_seconds(pid)
         _, single, single_errors = await boots(cloud, watcher, image, args.single, 1, created)
+        cpu, cpu_single = cpu_seconds(pid), cpu
         rows.append(("boot one at a time", f"n={len(single)}  p50 {percentile(single, 50) * 1000:.0f} ms"
-                     f"  p95 {percentile(single, 95) * 1000:.0f} ms  errors {single_errors}"))
+                     f"  p95 {percentile(single, 95) * 1000:.0f} ms  errors {single_errors}"
+                     + cpu_per_boot(cpu_single, cpu, len(single))))
         # Polling every few ms would load the server as much as the boots do: under
         # concurrency the poll interval grows to 0.1 s (the latency resolution).
         watcher.interval = max(args.poll, 0.1)
+        cpu = cpu_seconds(pid)
         wall, lat, errors = await boots(cloud, watcher, image, args.count, args.concurrency, created)
         rows.append((f"{args.count} boots at concurrency {args.concurrency}",
                      f"{len(lat) / wall:.1f} boots/s  p50 {percentile(lat, 50) * 1000:.0f} ms  "
                      f"p95 {percentile(lat, 95) * 1000:.0f} ms  p99 {percentile(lat, 99) * 1000:.0f} ms"
-                     f"  errors {errors}"))
+                     f"  errors {errors}" + cpu_per_boot(cpu, cpu_seconds(pid), len(lat))))
         if watcher.fallbacks:
             rows.append(("boots the poll missed (timed late)", str(watcher.fallbacks)))
         poller.cancel()

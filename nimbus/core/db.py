@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from nimbus.core import errors
+from nimbus.core import errors, sqlite
 
 LOG = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def utcnow() -> dt.datetime:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
     if url.startswith("sqlite"):
-        kwargs = {"echo": echo, "connect_args": {"timeout": 30}}
+        kwargs = {"echo": echo, "connect_args": {"timeout": 30}, "module": sqlite.dbapi()}
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
