@@ -101,3 +101,26 @@ class SegmentationIdInUse(errors.Conflict):
 
 class OverQuota(errors.Conflict):
     template = "Quota exceeded for resources: {overs}."
+
+
+class MacAddressGenerationFailure(errors.ServiceUnavailable):
+    template = "Unable to generate unique mac on network {net_id}."
+
+
+class PortBound(errors.Conflict):
+    template = ("Unable to complete operation on port {port_id}, port is already bound, "
+                "port type: {vif_type}")
+
+
+class AddressPairAndPortSecurityRequired(errors.Conflict):
+    template = "Port Security must be enabled in order to have allowed address pairs on a port."
+
+
+class PortSecurityAndIPRequiredForSecurityGroups(errors.BadRequest):
+    template = "Port security must be enabled and port must have an IP address in order to use "\
+        "security groups."
+
+
+class DuplicateAddressPairInRequest(errors.BadRequest):
+    template = ("Request contains duplicate address pair: mac_address {mac_address} "
+                "ip_address {ip_address}.")

@@ -18,22 +18,31 @@ class Extension:
 
 
 EXTENSIONS: tuple[Extension, ...] = (
+    Extension("allowed-address-pairs", "Allowed Address Pairs",
+              "Provides allowed address pairs", "2013-07-23T10:00:00-00:00"),
+    Extension("binding", "Port Binding", "Expose port bindings of a virtual port to external "
+              "application", "2014-02-03T10:00:00-00:00"),
     Extension("external-net", "Neutron external network",
               "Adds external network attribute to network resource."),
+    Extension("extra_dhcp_opt", "Neutron Extra DHCP options",
+              "Extra options configuration for DHCP. For example PXE boot options to DHCP "
+              "clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension("net-mtu-writable", "Network MTU (writable)",
               "Provides a writable MTU attribute for a network resource."),
     Extension("pagination", "Pagination support", "Extension that indicates that pagination "
               "is enabled.", "2016-06-12T00:00:00-00:00"),
+    Extension("port-security", "Port Security", "Provides port security",
+              "2012-07-23T10:00:00-00:00"),
     Extension("project-id", "project_id field enabled",
               "Extension that indicates that project_id field is enabled.",
               "2016-09-09T09:09:09-09:09"),
     Extension("provider", "Provider Network", "Expose mapping of virtual networks to physical "
               "networks", "2012-09-07T10:00:00-00:00"),
-    Extension("quotas", "Quota management support", "Expose functions for quotas management "
-              "per project", "2012-07-29T10:00:00-00:00"),
     Extension("quota_details", "Quota details management support", "Expose functions for "
               "quotas usage statistics per project", "2017-02-10T10:00:00-00:00"),
+    Extension("quotas", "Quota management support", "Expose functions for quotas management "
+              "per project", "2012-07-29T10:00:00-00:00"),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled.",
               "2016-06-12T00:00:00-00:00"),
     Extension("standard-attr-description", "standard-attr-description",

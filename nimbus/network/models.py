@@ -10,7 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nimbus.core import db
@@ -66,6 +76,9 @@ class SubnetRow(StandardAttrs, Base):
     host_routes: Mapped[list[Any]] = mapped_column(default=list)
     # Bumped by every allocation: the row lock that serialises IPAM on one subnet.
     ipam_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Creation order to the nanosecond (created_at has seconds): ports without fixed_ips get
+    # their address from the first subnet created that has one free.
+    created_ns: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class PortRow(StandardAttrs, Base):
