@@ -30,6 +30,9 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension("net-mtu-writable", "Network MTU (writable)",
               "Provides a writable MTU attribute for a network resource."),
+    Extension("network-ip-availability", "Network IP Availability",
+              "Provides IP availability data for each network and subnet.",
+              "2015-09-24T00:00:00-00:00"),
     Extension("pagination", "Pagination support", "Extension that indicates that pagination "
               "is enabled.", "2016-06-12T00:00:00-00:00"),
     Extension("port-security", "Port Security", "Provides port security",
@@ -51,9 +54,15 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("standard-attr-revisions", "Resource revision numbers",
               "This extension will display the revision number of neutron resources.",
               "2016-04-11T10:00:00-00:00"),
+    Extension("standard-attr-tag", "Tag support for resources with standard attribute: "
+              "subnet, trunk, network_segment_range, router, network, policy, subnetpool, port, "
+              "security_group, floatingip", "Enables to set tag on resources with standard "
+              "attribute.", "2017-01-01T00:00:00-00:00"),
     Extension("standard-attr-timestamp", "Resource timestamps", "Adds created_at and "
               "updated_at fields to all Neutron resources that have Neutron standard attributes.",
               "2016-09-12T10:00:00-00:00"),
+    Extension("tag", "Tag support", "Enables to set tag on resources.",
+              "2016-01-01T00:00:00-00:00"),
 )
 
 BY_ALIAS = {ext.alias: ext for ext in EXTENSIONS}

@@ -29,14 +29,15 @@ async def json_body(request: Request) -> Any:
 
 
 async def list_reply(request: Request, deps: NetworkDeps, ctx: RequestContext, resource: str,
-                     lister: Lister) -> dict[str, Any]:
+                     lister: Lister, *, collection: str | None = None,
+                     id_key: str = "id") -> dict[str, Any]:
     """`{"<resources>": [...]}` with `<resources>_links` when the client pages."""
     params = list(request.query_params.multi_items())
     query = listing.parse(params)
-    collection = f"{resource}s"
+    collection = collection or f"{resource}s"
     items = await lister(deps, ctx, query)
     url = str(request.url).split("?", 1)[0]
-    page, links = listing.apply(items, query, url=url, params=params)
+    page, links = listing.apply(items, query, url=url, params=params, id_key=id_key)
     reply: dict[str, Any] = {
         collection: views.shape_all(deps, ctx, resource, page, views.fields_of(params))}
     if links:

@@ -116,8 +116,8 @@ def _compare(sorts: list[tuple[str, bool]], a: dict[str, Any], b: dict[str, Any]
     return 0
 
 
-def apply(items: list[dict[str, Any]], query: ListQuery, *, url: str,
-          params: Params) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+def apply(items: list[dict[str, Any]], query: ListQuery, *, url: str, params: Params,
+          id_key: str = "id") -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """The page of `items` the query asks for, and the links to the pages around it."""
     if query.sorts and items:
         unknown = [k for k, _ in query.sorts if k not in items[0]]
@@ -125,33 +125,33 @@ def apply(items: list[dict[str, Any]], query: ListQuery, *, url: str,
             raise errors.HTTPBadRequest(detail=f"{unknown} is invalid attribute for sort_keys")
     selected = [item for item in items if _matches(item, query)]
     sorts = list(query.sorts)
-    if "id" not in {k for k, _ in sorts}:
-        sorts.append(("id", True))
+    if id_key not in {k for k, _ in sorts}:
+        sorts.append((id_key, True))
     selected.sort(key=functools.cmp_to_key(functools.partial(_compare, sorts)))
     if not query.limit:
         return selected, []
     index = -1
     if query.marker:
         for index, item in enumerate(selected):  # noqa: B007 - the index is the result
-            if item["id"] == query.marker:
+            if item[id_key] == query.marker:
                 break
     if query.page_reverse:
         page = selected[max(index - query.limit, 0):max(index, 0)]
     else:
         page = selected[index + 1:index + 1 + query.limit]
-    return page, _links(page, query, url, params)
+    return page, _links(page, query, url, params, id_key)
 
 
-def _links(page: list[dict[str, Any]], query: ListQuery, url: str,
-           params: Params) -> list[dict[str, str]]:
+def _links(page: list[dict[str, Any]], query: ListQuery, url: str, params: Params,
+           id_key: str) -> list[dict[str, str]]:
     assert query.limit
     base = [(k, val) for k, val in params if k not in ("marker", "page_reverse")]
     links = []
     if not (len(page) < query.limit and not query.page_reverse):
-        marker = [("marker", page[-1]["id"])] if page else []
+        marker = [("marker", page[-1][id_key])] if page else []
         links.append({"rel": "next", "href": f"{url}?{urlencode(base + marker)}"})
     if not (len(page) < query.limit and query.page_reverse):
-        marker = [("marker", page[0]["id"])] if page else []
+        marker = [("marker", page[0][id_key])] if page else []
         links.append({"rel": "previous",
                       "href": f"{url}?{urlencode(base + marker + [('page_reverse', 'True')])}"})
     return links
