@@ -81,12 +81,11 @@ async def volume_summary(request: Request, project_id: str, deps: Deps, ctx: Ctx
     found, count = await listing.list_volumes(deps, ctx, query)
     summary: dict[str, Any] = {"total_count": count, "total_size": sum(v.size for v in found)}
     if version >= (3, 36):
-        merged: dict[str, list[str]] = {}
+        merged: dict[str, set[str]] = {}
         for v in found:
             for key, value in v.metadata.items():
-                if value not in merged.setdefault(key, []):
-                    merged[key].append(value)
-        summary["metadata"] = merged
+                merged.setdefault(key, set()).add(value)
+        summary["metadata"] = {k: sorted(values) for k, values in merged.items()}
     return {"volume-summary": summary}
 
 

@@ -68,6 +68,8 @@ class _Origin:
     type_id: str | None = None
     zone: str | None = None
     host: str | None = None
+    # An image's minDisk, which Cinder names in its own message.
+    min_disk: int = 0
     bootable: bool = False
     image_metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -98,8 +100,8 @@ async def _from_image(deps: VolumeDeps, ctx: RequestContext, image_ref: str) -> 
     virtual = image.properties.get("virtual_size") or image.size or 0
     image_gb = max(1, math.ceil(int(virtual) / GIB))
     return _Origin(source=VolumeSource(kind="image", id=image.id, disk_format=image.disk_format),
-                   min_size=max(image_gb, image.min_disk), default_size=max(image_gb, image.min_disk),
-                   bootable=True, image_metadata=image_metadata(image))
+                   min_size=image_gb, default_size=max(image_gb, image.min_disk),
+                   min_disk=image.min_disk, bootable=True, image_metadata=image_metadata(image))
 
 
 async def _origin(deps: VolumeDeps, ctx: RequestContext, session: AsyncSession,
@@ -140,10 +142,13 @@ def _size(new: NewVolume, origin: _Origin) -> int:
     if size <= 0:
         raise errors.InvalidInput(reason=f"Volume size '{size}' must be an integer and greater "
                                          "than 0")
+    if size < origin.min_disk:
+        raise errors.InvalidInput(reason=f"Volume size {size}GB cannot be smaller than the "
+                                         f"image minDisk size {origin.min_disk}GB.")
     if size < origin.min_size:
         if origin.source.kind == "image":
-            raise errors.InvalidInput(reason=f"Volume size {size}GB cannot be smaller than the "
-                                             f"image minDisk size {origin.min_size}GB.")
+            raise errors.InvalidInput(reason=f"Image virtual size is {origin.min_size}GB and "
+                                             f"doesn't fit in a volume of size {size}GB.")
         raise errors.InvalidInput(reason=f"Volume size '{size}'GB cannot be smaller than the "
                                          f"{origin.source.kind} size {origin.min_size}GB. They "
                                          "must be >= original size.")

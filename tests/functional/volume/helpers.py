@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -65,3 +67,49 @@ def files(cloud: Cloud) -> set[str]:
         assert isinstance(root, Path)
         found |= {p.name for p in root.iterdir()}
     return found
+
+
+async def action(cloud: Cloud, headers: dict[str, str], volume_id: str, name: str,
+                 body: Any = None, version: str = "3.60") -> Any:
+    """POST one volume action; the response (status checked by the caller)."""
+    return await cloud.client.post(
+        f"{await base(cloud, headers)}/volumes/{volume_id}/action", json={name: body},
+        headers={**headers, "OpenStack-API-Version": f"volume {version}"})
+
+
+async def available_volume(cloud: Cloud, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    created = await create_volume(cloud, headers, **body)
+    volume = await wait_for(cloud, headers, created["id"], "available", "error")
+    assert volume is not None and volume["status"] == "available", volume
+    return volume
+
+
+async def upload_image(cloud: Cloud, headers: dict[str, str], data: bytes, disk_format: str,
+                       **extra: Any) -> str:
+    created = await cloud.client.post("/image/v2/images", headers=headers, json={
+        "name": "img", "disk_format": disk_format, "container_format": "bare", **extra})
+    assert created.status_code == 201, created.text
+    image_id: str = created.json()["id"]
+    uploaded = await cloud.client.put(f"/image/v2/images/{image_id}/file", content=data,
+                                      headers={**headers,
+                                               "Content-Type": "application/octet-stream"})
+    assert uploaded.status_code == 204, uploaded.text
+    return image_id
+
+
+def volume_file(cloud: Cloud, volume_id: str) -> Path:
+    """Where a file backend keeps the volume, on whichever host has it."""
+    assert cloud.volume is not None
+    for manager, _ in cloud.volume.managers.values():
+        root = getattr(manager.backend, "root", None)
+        assert isinstance(root, Path)
+        if (root / f"volume-{volume_id}.qcow2").exists():
+            return root / f"volume-{volume_id}.qcow2"
+    raise AssertionError(f"no file for volume {volume_id}")
+
+
+def virtual_size(path: Path) -> int:
+    out = subprocess.run(["qemu-img", "info", "--output=json", str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    size: int = json.loads(out)["virtual-size"]
+    return size
