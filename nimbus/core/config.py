@@ -96,6 +96,8 @@ class NetworkQuotaSettings(BaseModel):
     network: int = 100
     subnet: int = 100
     port: int = 500
+    security_group: int = 10
+    security_group_rule: int = 100
 
 
 class NetworkSettings(BaseModel):

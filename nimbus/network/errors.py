@@ -124,3 +124,89 @@ class PortSecurityAndIPRequiredForSecurityGroups(errors.BadRequest):
 class DuplicateAddressPairInRequest(errors.BadRequest):
     template = ("Request contains duplicate address pair: mac_address {mac_address} "
                 "ip_address {ip_address}.")
+
+
+# Security groups (Neutron's securitygroup extension).
+
+class SecurityGroupNotFound(errors.NotFound):
+    template = "Security group {id} does not exist"
+
+
+class SecurityGroupRuleNotFound(errors.NotFound):
+    template = "Security group rule {id} does not exist"
+
+
+class SecurityGroupInUse(errors.Conflict):
+    template = "Security Group {id} in use."
+
+
+class SecurityGroupCannotRemoveDefault(errors.Conflict):
+    template = "Insufficient rights for removing default security group."
+
+
+class SecurityGroupCannotUpdateDefault(errors.Conflict):
+    template = "Updating default security group not allowed."
+
+
+class SecurityGroupDefaultAlreadyExists(errors.Conflict):
+    template = "Default security group already exists."
+
+
+class SecurityGroupRuleExists(errors.Conflict):
+    template = "Security group rule already exists. Rule id is {rule_id}."
+
+
+class DuplicateSecurityGroupRuleInPost(errors.BadRequest):
+    template = "Duplicate Security Group Rule in POST."
+
+
+class SecurityGroupRuleInvalidProtocol(errors.BadRequest):
+    template = ("Security group rule protocol {protocol} not supported. Only protocol values "
+                "{values} and integer representations [0 to 255] are supported.")
+
+
+class SecurityGroupProtocolRequiredWithPorts(errors.BadRequest):
+    template = "Must also specify protocol if port range is given."
+
+
+class SecurityGroupInvalidPortRange(errors.BadRequest):
+    template = "For TCP/UDP protocols, port_range_min must be <= port_range_max"
+
+
+class SecurityGroupInvalidPortValue(errors.BadRequest):
+    template = "Invalid value for port {port}."
+
+
+class SecurityGroupInvalidIcmpValue(errors.BadRequest):
+    template = "Invalid value for ICMP {field} ({attr}) {value}. It must be 0 to 255."
+
+
+class SecurityGroupMissingIcmpType(errors.BadRequest):
+    template = ("ICMP code (port-range-max) {value} is provided but ICMP type (port-range-min) "
+                "is missing.")
+
+
+class SecurityGroupInvalidProtocolForPortRange(errors.BadRequest):
+    template = ("Invalid protocol {protocol} for port range, only supported for TCP, UDP, "
+                "UDPLITE, SCTP and DCCP.")
+
+
+class SecurityGroupRemoteGroupAndRemoteIpPrefix(errors.BadRequest):
+    template = "Only remote_ip_prefix or remote_group_id may be provided."
+
+
+class SecurityGroupRuleParameterConflict(errors.BadRequest):
+    template = "Conflicting value ethertype {ethertype} for CIDR {cidr}"
+
+
+class SecurityGroupEthertypeConflictWithProtocol(errors.BadRequest):
+    template = "Invalid ethertype {ethertype} for protocol {protocol}."
+
+
+class SecurityGroupRuleInvalidEtherType(errors.BadRequest):
+    template = ("Security group rule for ethertype '{ethertype}' not supported. Allowed values "
+                "are {values}.")
+
+
+class InvalidCIDR(errors.BadRequest):
+    template = "Invalid CIDR {input} given as IP prefix."

@@ -46,6 +46,11 @@ EXTENSIONS: tuple[Extension, ...] = (
               "quotas usage statistics per project", "2017-02-10T10:00:00-00:00"),
     Extension("quotas", "Quota management support", "Expose functions for quotas management "
               "per project", "2012-07-29T10:00:00-00:00"),
+    Extension("security-group", "security-group", "The security groups extension.",
+              "2012-10-05T10:00:00-00:00"),
+    Extension("security-groups-normalized-cidr", "Security group rule normalized CIDR",
+              "Add new field with normalized remote_ip_prefix cidr in SG rule",
+              "2020-05-05T00:00:00-00:00"),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is enabled.",
               "2016-06-12T00:00:00-00:00"),
     Extension("standard-attr-description", "standard-attr-description",
@@ -61,6 +66,8 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("standard-attr-timestamp", "Resource timestamps", "Adds created_at and "
               "updated_at fields to all Neutron resources that have Neutron standard attributes.",
               "2016-09-12T10:00:00-00:00"),
+    Extension("stateful-security-group", "Stateful security group",
+              "Indicates if the security group is stateful or not", "2019-11-26T09:00:00-00:00"),
     Extension("tag", "Tag support", "Enables to set tag on resources.",
               "2016-01-01T00:00:00-00:00"),
 )

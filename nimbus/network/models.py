@@ -133,3 +133,39 @@ class QuotaRow(Base):
     project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class SecurityGroupRow(StandardAttrs, Base):
+    __tablename__ = "network_security_groups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    stateful: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DefaultSecurityGroupRow(Base):
+    """A project's `default` group: the primary key keeps it one per project under races."""
+
+    __tablename__ = "network_default_security_groups"
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(String(36), ForeignKey(
+        "network_security_groups.id", ondelete="CASCADE", name="fk_network_default_sg_group"))
+
+
+class SecurityGroupRuleRow(StandardAttrs, Base):
+    __tablename__ = "network_security_group_rules"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    security_group_id: Mapped[str] = mapped_column(String(36), ForeignKey(
+        "network_security_groups.id", ondelete="CASCADE", name="fk_network_sg_rules_group"),
+        index=True)
+    # A rule naming a group as its remote goes with that group, as in Neutron.
+    remote_group_id: Mapped[str | None] = mapped_column(String(36), ForeignKey(
+        "network_security_groups.id", ondelete="CASCADE", name="fk_network_sg_rules_remote"),
+        nullable=True, index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    ethertype: Mapped[str] = mapped_column(String(8))
+    protocol: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    port_range_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    port_range_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)

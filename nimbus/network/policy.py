@@ -58,4 +58,24 @@ DEFAULTS: dict[str, str] = {
     "delete_quota": ADMIN,
     "get_network_ip_availability": ADMIN,
     "update_tags": ADMIN_OR_OWNER,
+    # security groups and their rules
+    **{f"{verb}_security_group": ADMIN_OR_OWNER for verb in ("create", "update", "delete")},
+    "get_security_group": READER,
+    **{f"{verb}_security_group_rule": ADMIN_OR_OWNER for verb in ("create", "update", "delete")},
+    "get_security_group_rule": READER,
+    # routers: the gateway's SNAT switch and fixed addresses are an admin's
+    **{f"{verb}_router": ADMIN_OR_OWNER for verb in ("create", "update", "delete")},
+    "get_router": READER,
+    **{f"{verb}_router:external_gateway_info:{attr}": ADMIN for verb in ("create", "update")
+       for attr in ("enable_snat", "external_fixed_ips")},
+    "add_router_interface": ADMIN_OR_OWNER,
+    "remove_router_interface": ADMIN_OR_OWNER,
+    "add_extraroutes": ADMIN_OR_OWNER,
+    "remove_extraroutes": ADMIN_OR_OWNER,
+    # floating IPs: choosing the address is an admin's
+    **{f"{verb}_floatingip": ADMIN_OR_OWNER for verb in ("create", "update", "delete")},
+    "get_floatingip": READER,
+    "create_floatingip:floating_ip_address": ADMIN,
+    "get_auto_allocated_topology": ADMIN_OR_OWNER,
+    "delete_auto_allocated_topology": ADMIN_OR_OWNER,
 }

@@ -10,7 +10,7 @@ import copy
 import dataclasses
 from typing import Any
 
-from nimbus.network import errors
+from nimbus.network import errors, protocols
 from nimbus.network import validators as v
 
 
@@ -107,7 +107,37 @@ PORT: dict[str, Attr] = {
     "extra_dhcp_opts": Attr(v.list_of(_DHCP_OPT), default=[]),
 }
 
-RESOURCES: dict[str, dict[str, Attr]] = {"network": NETWORK, "subnet": SUBNET, "port": PORT}
+def _name_not_default(value: Any) -> str:
+    if v.string(255)(value).lower() == "default":
+        raise errors.SecurityGroupDefaultAlreadyExists()
+    return str(value)
+
+
+SECURITY_GROUP: dict[str, Attr] = {
+    "name": Attr(_name_not_default, default=""),
+    "description": _DESCRIPTION,
+    "project_id": _PROJECT,
+    "tenant_id": _PROJECT,
+    "stateful": Attr(v.boolean, default=True),
+}
+
+SECURITY_GROUP_RULE: dict[str, Attr] = {
+    "description": _DESCRIPTION,
+    "project_id": _PROJECT,
+    "tenant_id": _PROJECT,
+    "security_group_id": Attr(v.uuid_str, put=False, default=REQUIRED),
+    "remote_group_id": Attr(v.uuid_or_none, put=False, default=None),
+    "direction": Attr(v.one_of("ingress", "egress"), put=False, default=REQUIRED),
+    "protocol": Attr(protocols.protocol, put=False, default=None),
+    "port_range_min": Attr(protocols.port, put=False, default=None),
+    "port_range_max": Attr(protocols.port, put=False, default=None),
+    "ethertype": Attr(protocols.ethertype, put=False, default="IPv4"),
+    "remote_ip_prefix": Attr(protocols.prefix, put=False, default=None),
+}
+
+RESOURCES: dict[str, dict[str, Attr]] = {
+    "network": NETWORK, "subnet": SUBNET, "port": PORT,
+    "security_group": SECURITY_GROUP, "security_group_rule": SECURITY_GROUP_RULE}
 
 
 def items_of(resource: str, body: Any) -> tuple[list[Any], bool]:

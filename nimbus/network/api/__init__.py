@@ -6,7 +6,16 @@ from fastapi import FastAPI
 
 from nimbus.core.auth import TokenValidator
 from nimbus.core.http import create_app, neutron_error_body
-from nimbus.network.api import ip_availability, networks, ports, quotas, subnets, tags, versions
+from nimbus.network.api import (
+    ip_availability,
+    networks,
+    ports,
+    quotas,
+    security_groups,
+    subnets,
+    tags,
+    versions,
+)
 from nimbus.network.deps import NetworkDeps
 
 
@@ -20,6 +29,7 @@ def build_app(deps: NetworkDeps, validator: TokenValidator) -> FastAPI:
                      is_public=_is_public)
     app.router.redirect_slashes = False
     app.state.network = deps
-    for module in (versions, networks, subnets, ports, quotas, ip_availability, tags):
+    for module in (versions, networks, subnets, ports, quotas, ip_availability, tags,
+                   security_groups):
         app.include_router(module.router)
     return app

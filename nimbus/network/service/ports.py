@@ -23,7 +23,7 @@ from nimbus.core.policy import PolicyNotAuthorized
 from nimbus.network import errors, schemas
 from nimbus.network.deps import NetworkDeps
 from nimbus.network.models import IpAllocationRow, NetworkRow, PortRow, SubnetRow, TagRow
-from nimbus.network.service import access, cidrs, ipam, listing, quotas
+from nimbus.network.service import access, cidrs, ipam, listing, quotas, security_groups
 from nimbus.network.service.subnets import is_auto_address
 
 LOG = logging.getLogger(__name__)
@@ -135,6 +135,9 @@ async def create_ports(deps: NetworkDeps, ctx: RequestContext, body: Any) -> tup
     """All the ports of a (bulk) request in one transaction, or none of them."""
     items, bulk = schemas.items_of("port", body)
     prepared = [schemas.prepare("port", item, create=True) for item in items]
+    for project_id in {access.check_project(ctx, attrs) for attrs in prepared
+                       if "security_groups" not in attrs}:
+        await security_groups.ensure_default(deps, project_id)
     async with deps.write() as session:
         rows = [await _create(session, deps, ctx, attrs) for attrs in prepared]
         created = await to_dicts(session, rows)
@@ -150,6 +153,9 @@ async def _create(session: AsyncSession, deps: NetworkDeps, ctx: RequestContext,
     port_security = attrs.get("port_security_enabled", network.port_security_enabled)
     _check_security(port_security, attrs)
     await quotas.enforce(session, deps, project_id, "port")
+    groups = await security_groups.port_groups(
+        session, ctx, project_id, attrs.get("security_groups"), port_security=port_security,
+        device_owner=attrs["device_owner"])
     now = db.utcnow()
     row = PortRow(id=str(uuid.uuid4()), network_id=network.id, project_id=project_id,
                   name=attrs["name"], description=attrs["description"],
@@ -157,7 +163,7 @@ async def _create(session: AsyncSession, deps: NetworkDeps, ctx: RequestContext,
                   device_owner=attrs["device_owner"], port_security_enabled=port_security,
                   binding_vnic_type=attrs["binding:vnic_type"],
                   binding_profile=attrs["binding:profile"],
-                  security_groups=attrs.get("security_groups") or [],
+                  security_groups=groups,
                   extra_dhcp_opts=_dhcp_opts([], attrs["extra_dhcp_opts"]),
                   created_at=now, updated_at=now, revision_number=0,
                   **_binding(deps, attrs["binding:host_id"]))
@@ -299,6 +305,10 @@ async def update_port(deps: NetworkDeps, ctx: RequestContext, port_id: str,
             "allowed_address_pairs": attrs.get("allowed_address_pairs",
                                                row.allowed_address_pairs),
             "security_groups": attrs.get("security_groups", row.security_groups)})
+        if "security_groups" in attrs:
+            await security_groups.port_groups(
+                session, ctx, row.project_id, attrs["security_groups"],
+                port_security=port_security, device_owner=row.device_owner)
         if "mac_address" in attrs and attrs["mac_address"] != row.mac_address:
             if row.binding_host_id:
                 raise errors.PortBound(port_id=port_id, vif_type=row.binding_vif_type)

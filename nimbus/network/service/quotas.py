@@ -16,10 +16,20 @@ from nimbus.core.context import RequestContext
 from nimbus.network import errors
 from nimbus.network import validators as v
 from nimbus.network.deps import NetworkDeps
-from nimbus.network.models import NetworkRow, PortRow, QuotaRow, SubnetRow
+from nimbus.network.models import (
+    NetworkRow,
+    PortRow,
+    QuotaRow,
+    SecurityGroupRow,
+    SecurityGroupRuleRow,
+    SubnetRow,
+)
 
-COUNTED: dict[str, type[NetworkRow] | type[SubnetRow] | type[PortRow]] = {
-    "network": NetworkRow, "subnet": SubnetRow, "port": PortRow}
+Counted = (type[NetworkRow] | type[SubnetRow] | type[PortRow] | type[SecurityGroupRow]
+           | type[SecurityGroupRuleRow])
+COUNTED: dict[str, Counted] = {
+    "network": NetworkRow, "subnet": SubnetRow, "port": PortRow,
+    "security_group": SecurityGroupRow, "security_group_rule": SecurityGroupRuleRow}
 
 
 def defaults(deps: NetworkDeps) -> dict[str, int]:

@@ -17,7 +17,7 @@ from nimbus.network import errors
 from nimbus.network import validators as v
 from nimbus.network.deps import NetworkDeps
 from nimbus.network.models import StandardAttrs, TagRow
-from nimbus.network.service import access
+from nimbus.network.service import access, security_groups
 
 MAX_TAGS = 50
 
@@ -43,7 +43,14 @@ async def _port(session: AsyncSession, ctx: RequestContext,
     return row, row.project_id
 
 
-TAGGABLE: dict[str, Finder] = {"networks": _network, "subnets": _subnet, "ports": _port}
+async def _security_group(session: AsyncSession, ctx: RequestContext,
+                          item_id: str) -> tuple[StandardAttrs, str]:
+    row = await security_groups.visible_group(session, ctx, item_id)
+    return row, row.project_id
+
+
+TAGGABLE: dict[str, Finder] = {"networks": _network, "subnets": _subnet, "ports": _port,
+                               "security-groups": _security_group}
 
 
 def _finder(collection: str) -> Finder:

@@ -44,9 +44,14 @@ async def new_caller(cloud: Cloud, role: str = "member") -> Caller:
     return Caller(project_id=project_id, token=token)
 
 
+def _path(resource: str) -> str:
+    """The collection's path: `security_group` is `security-groups`."""
+    return f"{resource.replace('_', '-')}s"
+
+
 async def create(cloud: Cloud, headers: dict[str, str], resource: str,
                  **attrs: Any) -> dict[str, Any]:
-    resp = await cloud.client.post(f"{V2}/{resource}s", headers=headers, json={resource: attrs})
+    resp = await cloud.client.post(f"{V2}/{_path(resource)}", headers=headers, json={resource: attrs})
     assert resp.status_code == 201, resp.text
     created: dict[str, Any] = resp.json()[resource]
     return created
@@ -54,14 +59,14 @@ async def create(cloud: Cloud, headers: dict[str, str], resource: str,
 
 async def show(cloud: Cloud, headers: dict[str, str], resource: str,
                item_id: str) -> dict[str, Any]:
-    resp = await cloud.client.get(f"{V2}/{resource}s/{item_id}", headers=headers)
+    resp = await cloud.client.get(f"{V2}/{_path(resource)}/{item_id}", headers=headers)
     assert resp.status_code == 200, resp.text
     shown: dict[str, Any] = resp.json()[resource]
     return shown
 
 
 async def ids(cloud: Cloud, headers: dict[str, str], resource: str, query: str = "") -> list[str]:
-    resp = await cloud.client.get(f"{V2}/{resource}s{query}", headers=headers)
+    resp = await cloud.client.get(f"{V2}/{_path(resource)}{query}", headers=headers)
     assert resp.status_code == 200, resp.text
     return [item["id"] for item in resp.json()[f"{resource}s"]]
 

@@ -51,7 +51,7 @@ async def test_extensions_list_and_show_by_alias(cloud: Cloud) -> None:
     assert listed.status_code == 200
     aliases = {e["alias"] for e in listed.json()["extensions"]}
     assert {"external-net", "provider", "net-mtu", "project-id"} <= aliases
-    assert "security-group" not in aliases
+    assert "qos" not in aliases
     assert shown.json()["extension"]["name"] == "Neutron external network"
     assert_neutron_error(missing, 404, "ExtensionNotFound")
 

@@ -46,7 +46,10 @@ async def test_port_gets_mac_and_first_free_address(cloud: Cloud) -> None:
     assert second["fixed_ips"] == [{"subnet_id": subnet, "ip_address": "10.0.0.3"}]
     assert first["status"] == "DOWN" and first["binding:vif_type"] == "unbound"
     assert first["binding:vnic_type"] == "normal" and first["port_security_enabled"] is True
-    assert first["security_groups"] == []
+    default = (await cloud.client.get(
+        f"{V2}/security-groups?name=default&project_id={first['project_id']}",
+        headers=headers)).json()["security_groups"]
+    assert first["security_groups"] == [default[0]["id"]]
 
 
 async def test_requested_address_and_address_in_use(cloud: Cloud) -> None:
