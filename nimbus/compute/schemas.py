@@ -6,6 +6,7 @@ the request's version, so that one model serves the whole range.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 
@@ -130,6 +131,20 @@ class KeypairCreateRequest(_Strict):
 _TAG = re.compile(r"^[^,/]{1,60}$")
 
 
+def _ipv4(value: str) -> str:
+    return str(ipaddress.IPv4Address(value))
+
+
+def _ipv6(value: str) -> str:
+    """Nova keeps the canonical (RFC 5952) form, so `0:0:0:0:0:babe:220.12.22.2` reads back
+    as `::babe:dc0c:1602`."""
+    return str(ipaddress.IPv6Address(value))
+
+
+AccessIPv4 = Annotated[str, AfterValidator(_ipv4)]
+AccessIPv6 = Annotated[str, AfterValidator(_ipv6)]
+
+
 class NetworkRequest(_Strict):
     uuid: str | None = None
     port: str | None = None
@@ -175,9 +190,9 @@ class ServerCreate(_Strict):
     security_groups: list[SecurityGroupRef] | None = None
     description: str | None = Field(default=None, max_length=255)
     tags: list[str] | None = Field(default=None, max_length=50)
-    accessIPv4: str | None = None
-    accessIPv6: str | None = None
-    disk_config: str | None = Field(default=None, alias="OS-DCF:diskConfig")
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(default=None, alias="OS-DCF:diskConfig")
     host: str | None = None
     hypervisor_hostname: str | None = None
 
@@ -222,9 +237,9 @@ class ServerCreateRequest(_Strict):
 class ServerUpdate(_Strict):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=255)
-    accessIPv4: str | None = None
-    accessIPv6: str | None = None
-    disk_config: str | None = Field(default=None, alias="OS-DCF:diskConfig")
+    accessIPv4: AccessIPv4 | None = None
+    accessIPv6: AccessIPv6 | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(default=None, alias="OS-DCF:diskConfig")
 
 
 class ServerUpdateRequest(_Strict):

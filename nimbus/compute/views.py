@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import Request
 
-from nimbus.compute.service import quotas
+from nimbus.compute.service import disk_config, quotas
 from nimbus.compute.service.availability_zones import Zone
 from nimbus.compute.service.compute_services import Service
 from nimbus.compute.service.flavors import Flavor
@@ -139,8 +139,13 @@ def _fault(server: Server, is_admin: bool) -> dict[str, Any] | None:
     return body
 
 
+# Which attributes a server body carries depends on the call, as in Nova: PUT /servers/{id}
+# answered a short body until 2.75, and the detail list never shows server_groups.
+ServerView = Literal["show", "detail", "update"]
+
+
 def server_detail(request: Request, server: Server, version: Version, *, is_admin: bool,
-                  host_status: str | None = None) -> dict[str, Any]:
+                  host_status: str | None = None, view: ServerView = "show") -> dict[str, Any]:
     row = server.row
     status = api_status(row.vm_state, row.task_state)
     body: dict[str, Any] = {
@@ -153,7 +158,39 @@ def server_detail(request: Request, server: Server, version: Version, *, is_admi
         "flavor": _flavor(request, row.flavor, version),
         "created": _iso(row.created_at), "updated": _iso(row.updated_at),
         "addresses": {}, "accessIPv4": row.access_ip_v4 or "", "accessIPv6": row.access_ip_v6 or "",
-        "links": server_links(request, row.uuid), "OS-DCF:diskConfig": "MANUAL",
+        "links": server_links(request, row.uuid),
+        "OS-DCF:diskConfig": disk_config.api_value(row.system_metadata),
+    }
+    if view != "update" or version >= (2, 75):
+        body.update(_extended(server))
+        if is_admin:
+            body.update(_extended_admin(server, version))
+        if version >= (2, 16) and host_status is not None:
+            body["host_status"] = host_status
+    if status in ("BUILD", "ACTIVE"):
+        body["progress"] = row.progress if status == "BUILD" else 100
+    fault = _fault(server, is_admin)
+    if fault is not None:
+        body["fault"] = fault
+    if version >= (2, 9):
+        body["locked"] = row.locked
+    if version >= (2, 19):
+        body["description"] = row.display_description
+    if version >= (2, 26):
+        body["tags"] = server.tags
+    if version >= (2, 63):
+        body["trusted_image_certificates"] = None
+    if version >= (2, 71) and view != "detail":
+        body["server_groups"] = server.group_uuids
+    if version >= (2, 73):
+        body["locked_reason"] = row.locked_reason
+    return body
+
+
+def _extended(server: Server) -> dict[str, Any]:
+    """The v2.0 extensions' attributes (availability zone, usage, states, volumes)."""
+    row = server.row
+    return {
         "OS-EXT-AZ:availability_zone": row.availability_zone or "",
         "config_drive": row.config_drive, "key_name": row.key_name,
         "OS-SRV-USG:launched_at": _microseconds(row.launched_at),
@@ -162,42 +199,26 @@ def server_detail(request: Request, server: Server, version: Version, *, is_admi
         "OS-EXT-STS:power_state": row.power_state,
         "os-extended-volumes:volumes_attached": [],
     }
-    if status in ("BUILD", "ACTIVE"):
-        body["progress"] = row.progress if status == "BUILD" else 100
-    if is_admin:
-        body.update({"OS-EXT-SRV-ATTR:host": row.host,
-                     "OS-EXT-SRV-ATTR:hypervisor_hostname": row.node,
-                     "OS-EXT-SRV-ATTR:instance_name": f"instance-{row.uuid[:8]}"})
-        if version >= (2, 3):
-            body.update({"OS-EXT-SRV-ATTR:hostname": row.hostname,
-                         "OS-EXT-SRV-ATTR:reservation_id": row.reservation_id,
-                         "OS-EXT-SRV-ATTR:launch_index": row.launch_index,
-                         "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
-                         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-                         "OS-EXT-SRV-ATTR:user_data": row.user_data})
-    fault = _fault(server, is_admin)
-    if fault is not None:
-        body["fault"] = fault
-    if version >= (2, 9):
-        body["locked"] = row.locked
-    if version >= (2, 16) and host_status is not None:
-        body["host_status"] = host_status
-    if version >= (2, 19):
-        body["description"] = row.display_description
-    if version >= (2, 26):
-        body["tags"] = server.tags
-    if version >= (2, 63):
-        body["trusted_image_certificates"] = None
-    if version >= (2, 71):
-        body["server_groups"] = server.group_uuids
-    if version >= (2, 73):
-        body["locked_reason"] = row.locked_reason
-    return body
+
+
+def _extended_admin(server: Server, version: Version) -> dict[str, Any]:
+    row = server.row
+    attrs: dict[str, Any] = {"OS-EXT-SRV-ATTR:host": row.host,
+                             "OS-EXT-SRV-ATTR:hypervisor_hostname": row.node,
+                             "OS-EXT-SRV-ATTR:instance_name": f"instance-{row.uuid[:8]}"}
+    if version >= (2, 3):
+        attrs.update({"OS-EXT-SRV-ATTR:hostname": row.hostname,
+                      "OS-EXT-SRV-ATTR:reservation_id": row.reservation_id,
+                      "OS-EXT-SRV-ATTR:launch_index": row.launch_index,
+                      "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                      "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                      "OS-EXT-SRV-ATTR:user_data": row.user_data})
+    return attrs
 
 
 def server_created(request: Request, server: Server, admin_pass: str) -> dict[str, Any]:
     return {"server": {"id": server.row.uuid, "links": server_links(request, server.row.uuid),
-                       "OS-DCF:diskConfig": "MANUAL",
+                       "OS-DCF:diskConfig": disk_config.api_value(server.row.system_metadata),
                        "security_groups": [{"name": "default"}], "adminPass": admin_pass}}
 
 

@@ -37,7 +37,11 @@ case $api in
 esac
 available=()
 for service in "${services[@]}"; do available+=(-e "s|^$service = false\$|$service = true|"); done
+# Compute tests boot two public images (DevStack's CirrOS); other APIs' runs leave them unset.
+images=("" "")
+[ "$api" = compute ] && read -ra images < <(python3 tools/tempest/images.py "$url" "$admin_password")
 sed -e "s|@URL@|$url|g" -e "s|@ADMIN_PASSWORD@|$admin_password|g" -e "s|@LOG_DIR@|$workspace/logs|g" \
+    -e "s|@IMAGE_REF@|${images[0]}|g" -e "s|@IMAGE_REF_ALT@|${images[1]}|g" \
     "${available[@]}" tools/tempest/tempest.conf.in >"$workspace/etc/tempest.conf"
 
 exclude=$root/tools/tempest/$api-exclude.txt

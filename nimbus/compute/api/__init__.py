@@ -33,8 +33,9 @@ def _is_public(method: str, path: str) -> bool:
 
 
 def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
+    # Nova still sends its legacy x-compute-request-id next to x-openstack-request-id.
     app = create_app(service="compute", render_error=nova_error_body, validator=validator,
-                     is_public=_is_public)
+                     is_public=_is_public, extra_request_id_header="x-compute-request-id")
     app.state.compute = deps
     app.add_middleware(MicroversionHeaders)
     for module in (versions, flavors, keypairs, servers, server_actions, server_metadata,

@@ -47,6 +47,8 @@ async def server_action(request: Request, server_id: str, deps: Deps, ctx: Ctx,
         await server_actions.set_lock(deps, ctx, server_id, name == "lock", reason)
     elif name == "forceDelete":
         await servers.delete_server(deps, ctx, server_id, force=True)
+    elif name == "restore":
+        await server_actions.restore(deps, ctx, server_id)
     elif name == "os-getConsoleOutput":
         length = (args or {}).get("length") if isinstance(args, dict) else None
         if length is not None:

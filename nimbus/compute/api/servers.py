@@ -73,7 +73,8 @@ async def _list(request: Request, deps: Deps, ctx: Ctx, version: tuple[int, int]
     query = _query(request, version)
     found = await server_list.list_servers(deps, ctx, query, detail=detail)
     if detail:
-        items = [views.server_detail(request, s, version, is_admin=ctx.is_admin) for s in found]
+        items = [views.server_detail(request, s, version, is_admin=ctx.is_admin, view="detail")
+                 for s in found]
     else:
         items = [views.server_brief(request, s) for s in found]
     body: dict[str, Any] = {"servers": items}
@@ -109,7 +110,8 @@ async def update_server(request: Request, server_id: str, body: ServerUpdateRequ
                         ctx: Ctx, version: Version) -> dict[str, Any]:
     changes = body.server.model_dump(exclude_unset=True, by_alias=False)
     server = await servers.update_server(deps, ctx, server_id, changes, version)
-    return {"server": views.server_detail(request, server, version, is_admin=ctx.is_admin)}
+    return {"server": views.server_detail(request, server, version, is_admin=ctx.is_admin,
+                                          view="update")}
 
 
 @router.delete("/{server_id}", status_code=204)

@@ -61,6 +61,17 @@ async def power_action(deps: ComputeDeps, ctx: RequestContext, server_id: str, n
     await deps.agents.power_action(ctx, host, server_id, agent_action)
 
 
+async def restore(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> None:
+    """os-deferred-delete's restore. Nimbus deletes at once (Nova's reclaim_instance_interval
+    of 0), so no server is ever SOFT_DELETED and a restore finds none to bring back: 409."""
+    async with deps.read() as session:
+        row = await visible_row(session, ctx, server_id)
+        deps.policy.authorize("os_compute_api:os-deferred-delete:restore", ctx,
+                              {"project_id": row.project_id})
+        raise errors.InstanceInvalidState(action="restore", server_id=server_id,
+                                          attr="vm_state", state=row.vm_state)
+
+
 async def console_output(deps: ComputeDeps, ctx: RequestContext, server_id: str,
                          length: int | None) -> str:
     async with deps.read() as session:
@@ -71,10 +82,11 @@ async def console_output(deps: ComputeDeps, ctx: RequestContext, server_id: str,
                                               attr="vm_state", state=row.vm_state)
         host = row.host
     text = await deps.agents.console_output(ctx, host, server_id, None)
-    if length is not None:
-        lines = text.splitlines(keepends=True)
-        text = "".join(lines[-length:]) if length > 0 else ""
-    return text
+    if length is None:
+        return text
+    # Nova's tail: the last `length` pieces of the log split at newlines, so a log that ends
+    # with a newline yields length - 1 lines and the empty piece after the last newline.
+    return "\n".join(text.split("\n")[-length:]) if length > 0 else ""
 
 
 async def set_lock(deps: ComputeDeps, ctx: RequestContext, server_id: str, locked: bool,

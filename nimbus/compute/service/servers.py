@@ -33,7 +33,7 @@ from nimbus.compute.models import (
 )
 from nimbus.compute.objects import FlavorSpec, RequestSpec
 from nimbus.compute.schemas import SchedulerHints, ServerCreateRequest
-from nimbus.compute.service import instances, quotas
+from nimbus.compute.service import disk_config, instances, quotas
 from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.core import db
 from nimbus.core import errors as core_errors
@@ -202,6 +202,8 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     async with deps.read() as session:
         flavor = await _flavor(session, ctx, str(server.flavorRef))
     image = await _image(deps, ctx, server.imageRef, flavor)
+    auto_disk = disk_config.choose(server.disk_config, image.id,
+                                   image.properties.get("auto_disk_config"))
 
     admin_pass = server.adminPass or secrets.token_urlsafe(9)
     reservation_id = f"r-{secrets.token_hex(4)}"
@@ -242,8 +244,9 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
                 config_drive="True" if server.config_drive in (True, "true", "True") else "",
                 reservation_id=reservation_id, launch_index=index,
                 access_ip_v4=server.accessIPv4, access_ip_v6=server.accessIPv6,
-                system_metadata={"image_" + k: str(v) for k, v in image.properties.items()
-                                 if isinstance(v, str | int | float | bool)})
+                system_metadata=disk_config.with_choice(
+                    {"image_" + k: str(v) for k, v in image.properties.items()
+                     if isinstance(v, str | int | float | bool)}, auto_disk))
             session.add(row)
             rows.append(row)
         await session.flush()
@@ -349,6 +352,9 @@ async def update_server(deps: ComputeDeps, ctx: RequestContext, server_id: str,
                 setattr(row, columns[key], value)
         if "name" in changes:
             row.hostname = _hostname(changes["name"])
+        if changes.get("disk_config") is not None:
+            row.system_metadata = disk_config.with_choice(row.system_metadata,
+                                                          changes["disk_config"] == "AUTO")
         row.updated_at = db.utcnow()
         return (await assemble(session, [row]))[0]
 

@@ -35,6 +35,24 @@ class FakeHostConfig:
     action_delay: float = 0.0
 
 
+def _boot_log(spec: GuestSpec) -> list[str]:
+    """What a small Linux guest prints on its serial console while it boots, so that console
+    output has the length and shape of a real one (Tempest asks for more than three lines)."""
+    return [
+        "[    0.000000] Linux version 6.1.0-fake (nimbus fake driver)\n",
+        f"[    0.000000] Memory: {spec.memory_mb * 1024}K available\n",
+        f"[    0.010000] smp: Brought up 1 node, {spec.vcpus} CPU(s)\n",
+        f"[    0.200000] virtio_blk virtio1: [vda] {spec.root_gb * 2097152} 512-byte logical blocks\n",
+        "[    0.500000] Run /sbin/init as init process\n",
+        "Starting network: OK\n",
+        "Initializing random number generator: OK\n",
+        "Starting sshd: OK\n",
+        f"=== {spec.name} ({spec.uuid}) is up ===\n",
+        "\n",
+        f"{spec.name} login: \n",
+    ]
+
+
 @dataclasses.dataclass
 class FakeGuest:
     spec: GuestSpec
@@ -79,7 +97,7 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend):
     async def spawn(self, guest: GuestSpec) -> GuestInfo:
         await self._enter("spawn", self.config.spawn_delay)
         state = PowerState.RUNNING if guest.power_on else PowerState.SHUTDOWN
-        fake = FakeGuest(guest, state, [f"fake console of {guest.name}\n", "login: \n"])
+        fake = FakeGuest(guest, state, _boot_log(guest) if guest.power_on else [])
         self.guests[guest.uuid] = fake
         return fake.info()
 
@@ -97,10 +115,16 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend):
         return await self._set("power_off", uuid, PowerState.SHUTDOWN)
 
     async def power_on(self, uuid: str) -> GuestInfo:
-        return await self._set("power_on", uuid, PowerState.RUNNING)
+        return await self._boot("power_on", uuid)
 
     async def reboot(self, uuid: str, *, hard: bool) -> GuestInfo:
-        return await self._set("reboot", uuid, PowerState.RUNNING)
+        return await self._boot("reboot", uuid)
+
+    async def _boot(self, operation: str, uuid: str) -> GuestInfo:
+        info = await self._set(operation, uuid, PowerState.RUNNING)
+        guest = self._guest(uuid)
+        guest.console.extend(_boot_log(guest.spec))
+        return info
 
     async def pause(self, uuid: str) -> GuestInfo:
         return await self._set("pause", uuid, PowerState.PAUSED)

@@ -1,0 +1,169 @@
+"""Server API details where Nova is the contract, each found by running Tempest against Nimbus."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dbs import backends
+from tests.functional.compute.helpers import V, boot, server_body, upload_image, wait_for
+from tests.functional.conftest import Cloud, running_cloud
+
+
+@pytest.fixture(params=backends())
+async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
+    async with running_cloud(request.param, tmp_path, fake_hosts=1) as running:
+        yield running
+
+
+def mv(headers: dict[str, str], version: str) -> dict[str, str]:
+    return {**headers, "OpenStack-API-Version": f"compute {version}"}
+
+
+async def active_server(cloud: Cloud, headers: dict[str, str], **extra: Any) -> str:
+    server_id = await boot(cloud, headers, await upload_image(cloud, headers), **extra)
+    server = await wait_for(cloud, headers, server_id, "ACTIVE", "ERROR")
+    assert server is not None and server["status"] == "ACTIVE"
+    return server_id
+
+
+async def test_access_ips_read_back_in_canonical_form(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await active_server(cloud, admin, accessIPv4="1.1.1.1",
+                                    accessIPv6="0000:0000:0000:0000:0000:babe:220.12.22.2")
+    url = f"{V}/servers/{server_id}"
+
+    shown = (await cloud.client.get(url, headers=admin)).json()["server"]
+    updated = await cloud.client.put(url, headers=admin,
+                                     json={"server": {"accessIPv6": "2001:DB8:0:0:0:0:0:1"}})
+
+    assert (shown["accessIPv4"], shown["accessIPv6"]) == ("1.1.1.1", "::babe:dc0c:1602")
+    assert updated.status_code == 200 and updated.json()["server"]["accessIPv6"] == "2001:db8::1"
+
+
+async def test_invalid_access_ips_are_400_and_write_nothing(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    server_id = await active_server(cloud, admin)
+
+    created = [await cloud.client.post(f"{V}/servers", headers=admin,
+                                       json=server_body(image, **{field: value}))
+               for field, value in (("accessIPv4", "1.1.1.1.1"), ("accessIPv6", "2.2.2.2"),
+                                    ("accessIPv4", "::1"), ("accessIPv6", "1:2:3:4:5:6:7:8:9"))]
+    updated = await cloud.client.put(f"{V}/servers/{server_id}", headers=admin,
+                                     json={"server": {"accessIPv4": "256.0.0.1"}})
+    listed = (await cloud.client.get(f"{V}/servers", headers=admin)).json()["servers"]
+    shown = (await cloud.client.get(f"{V}/servers/{server_id}", headers=admin)).json()["server"]
+
+    assert [r.status_code for r in created] == [400] * 4
+    assert all("badRequest" in r.json() for r in created)
+    assert updated.status_code == 400 and "badRequest" in updated.json()
+    assert [s["id"] for s in listed] == [server_id] and shown["accessIPv4"] == ""
+
+
+async def test_update_answers_the_short_body_before_2_75(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await active_server(cloud, admin)
+    url = f"{V}/servers/{server_id}"
+
+    old = await cloud.client.put(url, headers=mv(admin, "2.1"), json={"server": {"name": "a"}})
+    new = await cloud.client.put(url, headers=mv(admin, "2.75"), json={"server": {"name": "b"}})
+
+    assert old.status_code == new.status_code == 200
+    short, full = old.json()["server"], new.json()["server"]
+    extended = {"OS-EXT-STS:vm_state", "OS-EXT-AZ:availability_zone", "config_drive", "key_name",
+                "OS-SRV-USG:launched_at", "os-extended-volumes:volumes_attached",
+                "OS-EXT-SRV-ATTR:host"}
+    assert short["name"] == "a" and not extended & short.keys()
+    assert full["name"] == "b" and extended <= full.keys() and "server_groups" in full
+
+
+async def test_detail_list_leaves_out_server_groups(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await active_server(cloud, admin)
+
+    shown = await cloud.client.get(f"{V}/servers/{server_id}", headers=mv(admin, "2.71"))
+    listed = await cloud.client.get(f"{V}/servers/detail", headers=mv(admin, "2.71"))
+
+    assert shown.json()["server"]["server_groups"] == []
+    [detail] = listed.json()["servers"]
+    assert detail["id"] == server_id and "server_groups" not in detail
+
+
+async def test_compute_answers_carry_the_legacy_request_id_header(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+
+    resp = await cloud.client.get(f"{V}/flavors", headers=admin)
+
+    assert resp.headers["x-compute-request-id"] == resp.headers["x-openstack-request-id"]
+    assert resp.headers["x-compute-request-id"].startswith("req-")
+
+
+async def test_console_output_is_a_boot_log_tailed_as_nova_does(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await active_server(cloud, admin)
+    url = f"{V}/servers/{server_id}/action"
+
+    async def output(length: int | None) -> str:
+        resp = await cloud.client.post(url, headers=admin,
+                                       json={"os-getConsoleOutput": {"length": length}})
+        assert resp.status_code == 200, resp.text
+        text: str = resp.json()["output"]
+        return text
+
+    full = await output(None)
+    tail = await output(3)
+    assert await output(0) == ""
+    # Nova cuts the log at newlines and keeps the last `length` pieces, the empty one after
+    # the final newline included.
+    assert len(tail.split("\n")) == 3 and full.endswith(tail)
+    assert len(full.split("\n")) > 10
+
+    assert (await cloud.client.post(url, headers=admin,
+                                    json={"reboot": {"type": "HARD"}})).status_code == 202
+    await wait_for(cloud, admin, server_id, "ACTIVE")
+    rebooted = await output(-1)
+    assert rebooted.startswith(full) and rebooted.count("login:") == 2
+
+
+async def test_disk_config_is_kept_shown_and_checked_against_the_image(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    refusing = await upload_image(cloud, admin, auto_disk_config="Disabled")
+
+    created = await cloud.client.post(f"{V}/servers", headers=admin, json=server_body(
+        image, **{"OS-DCF:diskConfig": "AUTO"}))
+    server_id = created.json()["server"]["id"]
+    shown = await wait_for(cloud, admin, server_id, "ACTIVE")
+    updated = await cloud.client.put(f"{V}/servers/{server_id}", headers=admin,
+                                     json={"server": {"OS-DCF:diskConfig": "MANUAL"}})
+    bad_value = await cloud.client.post(f"{V}/servers", headers=admin, json=server_body(
+        image, **{"OS-DCF:diskConfig": "auto"}))
+    refused = await cloud.client.post(f"{V}/servers", headers=admin, json=server_body(
+        refusing, **{"OS-DCF:diskConfig": "AUTO"}))
+    defaulted = await cloud.client.post(f"{V}/servers", headers=admin,
+                                        json=server_body(refusing))
+
+    assert created.json()["server"]["OS-DCF:diskConfig"] == "AUTO"
+    assert shown is not None and shown["OS-DCF:diskConfig"] == "AUTO"
+    assert updated.json()["server"]["OS-DCF:diskConfig"] == "MANUAL"
+    assert bad_value.status_code == 400 and "badRequest" in bad_value.json()
+    assert refused.status_code == 400
+    assert "automatic disk resize disabled" in refused.json()["badRequest"]["message"]
+    assert defaulted.json()["server"]["OS-DCF:diskConfig"] == "MANUAL"
+
+
+async def test_restore_finds_no_soft_deleted_server(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await active_server(cloud, admin)
+
+    live = await cloud.client.post(f"{V}/servers/{server_id}/action", headers=admin,
+                                   json={"restore": None})
+    missing = await cloud.client.post(f"{V}/servers/{'0' * 8}-0000-4000-8000-{'0' * 12}/action",
+                                      headers=admin, json={"restore": None})
+
+    assert live.status_code == 409 and "conflictingRequest" in live.json()
+    assert missing.status_code == 404 and "itemNotFound" in missing.json()
