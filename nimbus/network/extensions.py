@@ -27,6 +27,9 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("extra_dhcp_opt", "Neutron Extra DHCP options",
               "Extra options configuration for DHCP. For example PXE boot options to DHCP "
               "clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
+    Extension("ip-substring-filtering", "IP address substring filtering",
+              "Provides IP address substring filtering when listing ports",
+              "2017-11-28T09:00:00-00:00"),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     Extension("net-mtu-writable", "Network MTU (writable)",
               "Provides a writable MTU attribute for a network resource."),
