@@ -31,6 +31,7 @@ from nimbus.core.service import DbHeartbeat, ServiceIdentity, ServiceRunner
 
 TRACKER_INTERVAL = 60.0
 RECONCILE_INTERVAL = 300.0
+STALLED_BUILDS_INTERVAL = 60.0
 
 
 @dataclasses.dataclass
@@ -77,14 +78,19 @@ class ComputeRuntime:
 
 def conductor_runner(settings: Settings, factory: db.SessionFactory, transport: Transport,
                      clients: RestClients) -> ServiceRunner:
+    c = settings.compute
     manager = ConductorManager(factory, rpcapi.SchedulerAPI(transport),
                                rpcapi.ComputeAgentAPI(transport), clients.placement,
-                               max_attempts=settings.compute.max_attempts)
+                               max_attempts=c.max_attempts, build_timeout=c.build_timeout,
+                               service_down_time=c.service_down_time)
     server = RpcServer(transport, rpcapi.CONDUCTOR_TOPIC, settings.host_name, manager,
                        version=rpcapi.API_VERSION)
+    # Often enough that a stalled build waits at most a quarter more than the timeout.
+    every = min(STALLED_BUILDS_INTERVAL, c.build_timeout / 4)
     return ServiceRunner(ServiceIdentity("nimbus-conductor", settings.host_name, "conductor"),
-                         heartbeat=DbHeartbeat(factory),
-                         heartbeat_interval=settings.compute.heartbeat_interval, servers=[server])
+                         heartbeat=DbHeartbeat(factory), heartbeat_interval=c.heartbeat_interval,
+                         servers=[server],
+                         periodic=[Periodic("stalled-builds", manager.reconcile_builds, every)])
 
 
 def scheduler_runner(settings: Settings, factory: db.SessionFactory, transport: Transport,

@@ -47,8 +47,9 @@ class ConductorAPI:
                               updates: dict[str, Any], *,
                               expected_task_state: list[str | None] | None = None,
                               start_event: str | None = None, finish_event: str | None = None,
-                              host: str | None = None) -> bool:
-        """Apply `updates` if the task state is still one of `expected_task_state`; whether it was.
+                              host: str | None = None, expected_host: str | None = None) -> bool:
+        """Apply `updates` if the task state is still one of `expected_task_state` (and, given
+        `expected_host`, the instance is still on that host); whether it was.
 
         With start_event/finish_event, the action event opens or closes in the same
         transaction when the update applies: one round trip for a step of a build.
@@ -56,7 +57,7 @@ class ConductorAPI:
         result = await self.client.call(ctx, "instance_update", instance_uuid=instance_uuid,
                                         updates=updates, expected_task_state=expected_task_state,
                                         start_event=start_event, finish_event=finish_event,
-                                        host=host)
+                                        host=host, expected_host=expected_host)
         return bool(result)
 
     async def event_start(self, ctx: RequestContext, instance_uuid: str, event: str,

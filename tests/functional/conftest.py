@@ -9,7 +9,7 @@ import contextlib
 import dataclasses
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nimbus.cmd import apps, runtime, volume_runtime
-from nimbus.core.config import DatabaseSettings, IdentitySettings, Settings
+from nimbus.core.config import ComputeSettings, DatabaseSettings, IdentitySettings, Settings
 from nimbus.core.rpc import AmqpTransport, MemoryTransport, Transport
 from nimbus.identity.deps import IdentityDeps
 from tests.dbs import backends, scratch_database
@@ -73,16 +73,21 @@ class LateApp:
 
 @contextlib.asynccontextmanager
 async def running_cloud(backend: str, tmp_path: Path, *, fake_hosts: int = 0,
-                        volume_hosts: int = 0, bus: str = "memory") -> AsyncIterator[Cloud]:
+                        volume_hosts: int = 0, bus: str = "memory",
+                        compute_settings: ComputeSettings | None = None,
+                        wrap_transport: Callable[[Transport], Transport] | None = None,
+                        ) -> AsyncIterator[Cloud]:
     """The whole cloud in-process; with fake_hosts, also conductor, scheduler and agents; with
     volume_hosts, the volume scheduler and that many file-backend volume hosts.
 
-    bus "amqp" puts compute's RPC on the local RabbitMQ, under a name prefix of its own.
+    bus "amqp" puts compute's RPC on the local RabbitMQ, under a name prefix of its own;
+    `wrap_transport` puts a test double (one that loses messages, say) in front of the bus.
     """
     async with scratch_database(backend, tmp_path) as url:
         settings = Settings(state_dir=tmp_path / "state", public_url=BASE_URL,
                             database=DatabaseSettings(connection=url),
-                            identity=IdentitySettings(bcrypt_rounds=4), fake_hosts=fake_hosts)
+                            identity=IdentitySettings(bcrypt_rounds=4), fake_hosts=fake_hosts,
+                            compute=compute_settings or ComputeSettings())
         settings.state_dir.mkdir()
         database = apps.open_database(settings)
         await apps.migrate_all(database)
@@ -91,6 +96,8 @@ async def running_cloud(backend: str, tmp_path: Path, *, fake_hosts: int = 0,
         transport: Transport = MemoryTransport() if bus == "memory" else AmqpTransport(
             RABBITMQ_URL, prefix=f"nimbus-test-{uuid.uuid4().hex[:12]}", queue_expiry=120,
             reply_expiry=60)
+        if wrap_transport is not None:
+            transport = wrap_transport(transport)
         late = LateApp()
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=late),
                                      base_url=BASE_URL) as client:

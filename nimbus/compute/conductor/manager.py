@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nimbus.compute import errors
+from nimbus.compute.conductor import group_policy, stalled_builds
 from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow
 from nimbus.compute.objects import BuildRequest, ComputeNodeReport, FlavorSpec, RequestSpec
 from nimbus.compute.rpcapi import ComputeAgentAPI, SchedulerAPI
@@ -33,21 +34,24 @@ BUILD_EVENT = "conductor_schedule_and_build_instances"
 
 class ConductorManager:
     def __init__(self, factory: db.SessionFactory, scheduler: SchedulerAPI,
-                 agents: ComputeAgentAPI, placement: PlacementClient, *, max_attempts: int) -> None:
+                 agents: ComputeAgentAPI, placement: PlacementClient, *, max_attempts: int,
+                 build_timeout: float = 600.0, service_down_time: float = 60.0) -> None:
         self.factory = factory
         self.scheduler = scheduler
         self.agents = agents
         self.placement = placement
         self.max_attempts = max_attempts
+        self.build_timeout = build_timeout
+        self.service_down_time = service_down_time
         self._heartbeat = DbHeartbeat(factory)
 
     # -- the build flow ------------------------------------------------------------------
 
     async def schedule_and_build_instances(self, ctx: RequestContext, spec: dict[str, Any]) -> None:
         request = RequestSpec.model_validate(spec)
-        await self._schedule(ctx, request, attempt=1)
+        await self.schedule(ctx, request, attempt=1)
 
-    async def _schedule(self, ctx: RequestContext, request: RequestSpec, attempt: int) -> None:
+    async def schedule(self, ctx: RequestContext, request: RequestSpec, attempt: int) -> None:
         # The event is written once scheduling is decided, with the time it began.
         started = db.utcnow()
         try:
@@ -68,18 +72,39 @@ class ConductorManager:
             first = chosen.selections[0]
             alternates = [s.host for s in chosen.selections[1:]]
             one = request.model_copy(update={"instance_uuids": [uuid]})
-            build = await self._prepare_build(ctx, uuid, first.host, first.node, one, alternates,
-                                              attempt, started)
+            try:
+                build = await self._prepare_build(ctx, uuid, first.host, first.node, one,
+                                                  alternates, attempt, started)
+            except group_policy.PolicyViolated as exc:
+                # Another member took the host meanwhile; the scheduler sees it there now.
+                # Each retry ignores one more host, so this ends.
+                LOG.info("%s Scheduling %s again.", exc, uuid)
+                await self.placement.delete_allocations(uuid)
+                await self.schedule(ctx, one.model_copy(update={
+                    "ignore_hosts": [*one.ignore_hosts, first.host]}), attempt)
+                continue
             if build is None:  # deleted while scheduling: give the claim back
                 await self.placement.delete_allocations(uuid)
                 continue
             await self.agents.build_and_run_instance(ctx, first.host, build)
 
+    async def reconcile_builds(self) -> None:
+        """The periodic task: finish builds stalled for `build_timeout`."""
+        await stalled_builds.reconcile(self, RequestContext.admin(), timeout=self.build_timeout,
+                                       service_down_time=self.service_down_time)
+
     async def _prepare_build(self, ctx: RequestContext, uuid: str, host: str, node: str,
                              request: RequestSpec, alternates: list[str], attempt: int,
                              started: dt.datetime) -> BuildRequest | None:
-        """Record the host on the instance (still `scheduling`); None if it is gone."""
+        """Record the host on the instance (still `scheduling`); None if it is gone.
+
+        Raises PolicyViolated, recording nothing, if a member of its affinity or anti-affinity
+        group took a host meanwhile that makes this one wrong.
+        """
+        checked = group_policy.applies(request)
         async with db.transaction(self.factory) as session:
+            if checked:
+                await group_policy.lock(session, request)
             row = await session.get(InstanceRow, uuid)
             if row is None or row.deleted_at is not None or row.task_state != TaskState.SCHEDULING:
                 return None
@@ -88,6 +113,11 @@ class ConductorManager:
                                 "attempt": attempt,
                                 "tried": [*request.ignore_hosts, host]}
             row.updated_at = db.utcnow()
+            if checked:
+                await session.flush()
+                broken = await group_policy.violation(session, request, uuid, host)
+                if broken is not None:
+                    raise group_policy.PolicyViolated(broken)
             await instances.event_finish(session, uuid, ctx.request_id, BUILD_EVENT, None,
                                          started=started)
             metadata = {m.key: m.value for m in (await session.execute(select(
@@ -126,7 +156,7 @@ class ConductorManager:
         if moved and spec is not None:
             LOG.info("rescheduling %s after a failed build on %s (attempt %d of %d): %s",
                      instance_uuid, host, attempt + 1, self.max_attempts, reason)
-            await self._schedule(ctx, spec, attempt=attempt + 1)
+            await self.schedule(ctx, spec, attempt=attempt + 1)
             return
         message = reason if not retryable else f"Exceeded maximum number of retries. {reason}"
         await self._set_error(ctx, instance_uuid, message, code=500, host=host)
@@ -152,13 +182,14 @@ class ConductorManager:
                               updates: dict[str, Any],
                               expected_task_state: list[str | None] | None = None,
                               start_event: str | None = None, finish_event: str | None = None,
-                              host: str | None = None) -> bool:
+                              host: str | None = None, expected_host: str | None = None) -> bool:
         for key in ("launched_at", "terminated_at"):
             if updates.get(key) == "now":
                 updates[key] = db.utcnow()
         async with db.transaction(self.factory) as session:
             changed = await instances.compare_and_swap(session, instance_uuid, updates,
-                                                       expected_task_state)
+                                                       expected_task_state,
+                                                       expected_host=expected_host)
             if changed and start_event is not None:
                 await instances.event_start(session, instance_uuid, ctx.request_id, start_event,
                                             host)

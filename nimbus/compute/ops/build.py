@@ -1,7 +1,9 @@
 """Building one instance on this host: claim, network, block devices, image, spawn.
 
-Each step moves task_state forward with a compare-and-swap through the conductor; a step that
-finds the instance changed (deleted meanwhile) stops, and a spawned guest is destroyed again.
+Each step moves task_state forward with a compare-and-swap through the conductor, on the
+condition that the instance is still on this host; a step that finds it changed (deleted, or
+handed to another host by the conductor's reconciliation of stalled builds) stops, and a
+spawned guest is destroyed again.
 A failure hands the instance back to the conductor, which reschedules or records the fault.
 """
 
@@ -32,7 +34,8 @@ async def _advance(agent: ComputeAgent, ctx: RequestContext, uuid: str, task: Ta
                    expected: TaskState, *, start_event: str | None = None) -> None:
     if not await agent.conductor.instance_update(ctx, uuid, {"task_state": task},
                                                  expected_task_state=[expected],
-                                                 start_event=start_event, host=agent.host):
+                                                 start_event=start_event, host=agent.host,
+                                                 expected_host=agent.host):
         raise InstanceGone(uuid)
 
 
@@ -57,7 +60,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         done = await agent.conductor.instance_update(ctx, uuid, {
             "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,
             "launched_at": "now", "progress": 100}, expected_task_state=[TaskState.SPAWNING],
-            finish_event=EVENT, host=agent.host)
+            finish_event=EVENT, host=agent.host, expected_host=agent.host)
         if not done:
             raise InstanceGone(uuid)
     except InstanceGone:
@@ -66,7 +69,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
             await agent.driver.destroy(uuid)
         agent.tracker.release(uuid)
         await agent.conductor.event_finish(ctx, uuid, EVENT, agent.host,
-                                           error="The instance was deleted during its build.")
+                                           error="The build stopped: the instance was deleted, or its build given up, meanwhile.")
         return
     except Exception as exc:  # any failure of a step: give the build back to the conductor
         LOG.warning("build of %s failed on %s: %s", uuid, agent.host, exc)

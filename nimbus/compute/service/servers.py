@@ -249,6 +249,18 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
                      if isinstance(v, str | int | float | bool)}, auto_disk))
             session.add(row)
             rows.append(row)
+        spec = RequestSpec(
+            instance_uuids=[r.uuid for r in rows], project_id=project_id, user_id=user_id,
+            flavor=flavor, image_id=image.id, image_properties=image.properties,
+            availability_zone=zone, force_host=server.host or forced_host,
+            force_node=server.hypervisor_hostname or forced_node,
+            group_uuid=group.uuid if group else None, group_policy=group.policy if group else None,
+            group_max_per_host=(group.rules or {}).get("max_server_per_host") if group else None,
+            same_host=same_host, different_host=different_host)
+        for row in rows:
+            # Kept so that the conductor can schedule it again if the cast below is lost.
+            row.request_spec = {"spec": spec.model_copy(update={"instance_uuids": [row.uuid]})
+                                .model_dump(mode="json")}
         await session.flush()
         for row in rows:
             for key, value in server.metadata.items():
@@ -275,14 +287,6 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
             await _remove(deps, [r.uuid for r in rows])
             raise quotas.exceeded(limit, used, resource, flavor.vcpus, flavor.memory_mb, count)
 
-    spec = RequestSpec(
-        instance_uuids=[r.uuid for r in rows], project_id=project_id, user_id=user_id,
-        flavor=flavor, image_id=image.id, image_properties=image.properties,
-        availability_zone=zone, force_host=server.host or forced_host,
-        force_node=server.hypervisor_hostname or forced_node,
-        group_uuid=group.uuid if group else None, group_policy=group.policy if group else None,
-        group_max_per_host=(group.rules or {}).get("max_server_per_host") if group else None,
-        same_host=same_host, different_host=different_host)
     await deps.conductor.schedule_and_build_instances(ctx, spec)
     servers = [Server(r, dict(server.metadata), list(dict.fromkeys(server.tags or [])), None,
                       [group.uuid] if group else []) for r in rows]
