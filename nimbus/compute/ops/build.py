@@ -68,8 +68,9 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         if spawned:
             await agent.driver.destroy(uuid)
         agent.tracker.release(uuid)
-        await agent.conductor.event_finish(ctx, uuid, EVENT, agent.host,
-                                           error="The build stopped: the instance was deleted, or its build given up, meanwhile.")
+        await agent.conductor.event_finish(
+            ctx, uuid, EVENT, agent.host,
+            error="The build stopped: the instance was deleted, or given up on, meanwhile.")
         return
     except Exception as exc:  # any failure of a step: give the build back to the conductor
         LOG.warning("build of %s failed on %s: %s", uuid, agent.host, exc)
