@@ -82,7 +82,8 @@ def conductor_runner(settings: Settings, factory: db.SessionFactory, transport: 
     manager = ConductorManager(factory, rpcapi.SchedulerAPI(transport),
                                rpcapi.ComputeAgentAPI(transport), clients.placement,
                                max_attempts=c.max_attempts, build_timeout=c.build_timeout,
-                               service_down_time=c.service_down_time)
+                               service_down_time=c.service_down_time,
+                               default_zone=c.default_availability_zone)
     server = RpcServer(transport, rpcapi.CONDUCTOR_TOPIC, settings.host_name, manager,
                        version=rpcapi.API_VERSION)
     # Often enough that a stalled build waits at most a quarter more than the timeout.

@@ -1,13 +1,15 @@
 """Compute's errors, rendered as Nova's `{"<key>": {"code", "message"}}` (core.http.nova_error_body).
 
     BadRequest  -> InvalidInput, InvalidKeypair, InvalidTag, TagLimitExceeded,
-                   ServiceNotUpdatable, QuotaBelowUsage
+                   ServiceNotUpdatable, QuotaBelowUsage, InvalidAggregateAction
     NotFound    -> FlavorNotFound, FlavorExtraSpecNotFound, FlavorAccessNotFound, KeypairNotFound
     NotFound    -> ServerNotFound, ServerGroupNotFound, ServiceNotFound, HostBinaryNotFound,
                    HypervisorNotFound, NoHypervisorMatch, MetadataItemNotFound,
-                   ServerTagNotFound, InstanceTagNotFound, NetworkNotAttached
+                   ServerTagNotFound, InstanceTagNotFound, NetworkNotAttached,
+                   AggregateNotFound, ComputeHostNotFound, AggregateHostNotFound
     Conflict    -> FlavorExists, FlavorAccessExists, FlavorIsPublic, KeypairExists,
-                   InstanceInvalidState, InstanceLocked, ServiceHostsInstances
+                   InstanceInvalidState, InstanceLocked, ServiceHostsInstances,
+                   AggregateNameExists, AggregateHostExists, AggregateHostConflict
     Forbidden   -> QuotaExceeded, MetadataLimitExceeded, KeypairLimitExceeded,
                    ServerGroupLimitExceeded, GroupMemberLimitExceeded
     NotImplementedYet -> FeatureNotSupported (501)
@@ -169,3 +171,39 @@ class InstanceTagNotFound(errors.NotFound):
 
 class NetworkNotAttached(errors.NotFound):
     template = "Instance is not a member of specified network"
+
+
+# -- host aggregates -------------------------------------------------------------------------
+
+
+class AggregateNotFound(errors.NotFound):
+    template = "Aggregate {aggregate_id} could not be found."
+
+
+class AggregateNameExists(errors.Conflict):
+    template = "Aggregate {aggregate_name} already exists."
+
+
+class ComputeHostNotFound(errors.NotFound):
+    template = "Compute host {host} could not be found."
+
+
+class AggregateHostExists(errors.Conflict):
+    template = "Aggregate {aggregate_id} already has host {host}."
+
+
+class AggregateHostNotFound(errors.NotFound):
+    template = "Cannot remove host {host} in aggregate {aggregate_id}"
+
+
+class InvalidAggregateAction(errors.BadRequest):
+    """Update, set_metadata and delete refused (`action`: "update", "update metadata of",
+    "remove host from"); 400 as in Nova."""
+
+    template = "Cannot {action} aggregate {aggregate_id}. Reason: {reason}."
+
+
+class AggregateHostConflict(errors.Conflict):
+    """add_host and remove_host refused for the zone they would change: 409 as in Nova."""
+
+    template = "Cannot {action} aggregate {aggregate_id}. Reason: {reason}."

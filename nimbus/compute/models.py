@@ -220,3 +220,31 @@ class ComputeNodeRow(Base):
     cpu_info: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AggregateRow(Base):
+    """A host aggregate; its uuid is also the placement aggregate of its hosts' providers."""
+
+    __tablename__ = "compute_aggregates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AggregateHostRow(Base):
+    __tablename__ = "compute_aggregate_hosts"
+    aggregate_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("compute_aggregates.id", ondelete="CASCADE"), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class AggregateMetadataRow(Base):
+    """Key-value pairs of an aggregate; `availability_zone` names its hosts' zone."""
+
+    __tablename__ = "compute_aggregate_metadata"
+    aggregate_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("compute_aggregates.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))

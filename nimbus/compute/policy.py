@@ -74,7 +74,7 @@ DEFAULTS: dict[str, str] = {
     "os_compute_api:os-server-tags:delete_all": "rule:admin_or_member",
     "os_compute_api:ips:index": "rule:admin_or_reader",
     "os_compute_api:ips:show": "rule:admin_or_reader",
-    # operators: services, hypervisors, zones in detail
+    # operators: services, hypervisors, aggregates, zones in detail
     "os_compute_api:os-services:list": ADMIN,
     "os_compute_api:os-services:update": ADMIN,
     "os_compute_api:os-services:delete": ADMIN,
@@ -85,6 +85,14 @@ DEFAULTS: dict[str, str] = {
     "os_compute_api:os-hypervisors:uptime": ADMIN,
     "os_compute_api:os-hypervisors:search": ADMIN,
     "os_compute_api:os-hypervisors:servers": ADMIN,
+    "os_compute_api:os-aggregates:index": ADMIN,
+    "os_compute_api:os-aggregates:create": ADMIN,
+    "os_compute_api:os-aggregates:show": ADMIN,
+    "os_compute_api:os-aggregates:update": ADMIN,
+    "os_compute_api:os-aggregates:delete": ADMIN,
+    "os_compute_api:os-aggregates:add_host": ADMIN,
+    "os_compute_api:os-aggregates:remove_host": ADMIN,
+    "os_compute_api:os-aggregates:set_metadata": ADMIN,
     "os_compute_api:os-availability-zone:list": "@",
     "os_compute_api:os-availability-zone:detail": ADMIN,
     # limits and quotas: anyone reads their own; admins read others' and set them

@@ -421,3 +421,78 @@ MAX_TAGS = 50
 
 class TagsRequest(_Strict):
     tags: list[Tag] = Field(max_length=MAX_TAGS)
+
+
+# -- host aggregates ------------------------------------------------------------------------
+
+_AZ_NAME = re.compile(r"^(?!\s)[^\x00-\x1f\x7f:]*(?<!\s)$")
+# Update takes names with outer whitespace and strips them (Nova's normalize_name).
+_PADDED_NAME = re.compile(r"^\s*[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+
+
+def _az_name(value: str) -> str:
+    if not _AZ_NAME.match(value):
+        raise ValueError("An invalid 'availability_zone' value was provided. The name must be: "
+                         "printable characters except :.Can not start or end with whitespace.")
+    return value
+
+
+def _padded_name(value: str) -> str:
+    if not _PADDED_NAME.match(value):
+        raise ValueError("An invalid 'name' value was provided. The name must be: printable "
+                         "characters with at least one non space character")
+    return value.strip()
+
+
+ZoneName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_az_name)]
+PaddedName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_padded_name)]
+
+
+class AggregateCreate(_Strict):
+    name: GroupName
+    availability_zone: ZoneName | None = None
+
+
+class AggregateCreateRequest(_Strict):
+    aggregate: AggregateCreate
+
+
+class AggregateUpdate(_Strict):
+    name: PaddedName | None = None
+    availability_zone: ZoneName | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AggregateUpdate:
+        if not self.model_fields_set & {"name", "availability_zone"}:
+            raise ValueError("{} should be non-empty: name or availability_zone is required")
+        if "name" in self.model_fields_set and self.name is None:
+            raise ValueError("None is not of type 'string'")
+        return self
+
+
+class AggregateUpdateRequest(_Strict):
+    aggregate: AggregateUpdate
+
+
+Hostname = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9-._]*$")]
+
+
+class AggregateHost(_Strict):
+    host: Hostname
+
+
+class AggregateMetadata(_Strict):
+    metadata: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9-_:. ]{1,255}$")],
+                   Annotated[str, Field(max_length=255)] | None]
+
+
+class AddHostRequest(_Strict):
+    add_host: AggregateHost
+
+
+class RemoveHostRequest(_Strict):
+    remove_host: AggregateHost
+
+
+class SetMetadataRequest(_Strict):
+    set_metadata: AggregateMetadata

@@ -9,6 +9,7 @@ import orjson
 from fastapi import Request
 
 from nimbus.compute.service import disk_config, quotas
+from nimbus.compute.service.aggregates import Aggregate
 from nimbus.compute.service.availability_zones import Zone
 from nimbus.compute.service.compute_services import Service
 from nimbus.compute.service.flavors import Flavor
@@ -389,4 +390,22 @@ def server_group(group: Group, version: Version) -> dict[str, Any]:
     if version >= (2, 13):
         body["project_id"] = group.project_id
         body["user_id"] = group.user_id
+    return body
+
+
+# -- os-aggregates ---------------------------------------------------------------------------
+
+
+def aggregate(agg: Aggregate, version: Version, *, created: bool = False) -> dict[str, Any]:
+    """Nova's aggregate object; a create answers without hosts and metadata, and the uuid
+    appears from 2.41."""
+    body: dict[str, Any] = {
+        "availability_zone": agg.availability_zone,
+        "created_at": _microseconds(agg.created_at), "deleted": False, "deleted_at": None,
+        "id": agg.id, "name": agg.name, "updated_at": _microseconds(agg.updated_at)}
+    if not created:
+        body["hosts"] = agg.hosts
+        body["metadata"] = agg.metadata
+    if version >= (2, 41):
+        body["uuid"] = agg.uuid
     return body

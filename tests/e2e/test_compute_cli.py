@@ -131,7 +131,6 @@ def test_quotas_zones_and_hypervisor_details(admin_cli: Cli) -> None:
              for q in admin_cli.json("quota", "show", "--compute", project["id"])}
     zones = admin_cli.json("availability", "zone", "list", "--compute")
     stats = admin_cli.json("hypervisor", "stats", "show")
-    # `hypervisor show` also lists host aggregates (os-aggregates), which are not built yet.
     hypervisors = {h["Hypervisor Hostname"]: h for h in admin_cli.json("hypervisor", "list",
                                                                         "--long")}
 
@@ -143,3 +142,24 @@ def test_quotas_zones_and_hypervisor_details(admin_cli: Cli) -> None:
     assert hypervisors["fake-1"]["State"] == "up"
     assert hypervisors["fake-1"]["vCPUs"] == 16 and hypervisors["fake-1"]["Memory MB"] == 32768
     admin_cli.run("project", "delete", project["id"])
+
+
+def test_aggregate_zone_reaches_zones_and_hypervisor_show(admin_cli: Cli) -> None:
+    # A host with servers cannot change zone: take one that has none.
+    busy = {s["Host"] for s in admin_cli.json("server", "list", "--all-projects", "--long")}
+    host = next(h for h in (f"fake-{i}" for i in range(FAKE_HOSTS, 0, -1)) if h not in busy)
+    name, zone = unique("e2e-agg"), unique("e2e-az")
+
+    created = admin_cli.json("aggregate", "create", "--zone", zone, name)
+    added = admin_cli.json("aggregate", "add", "host", name, host)
+    shown = admin_cli.json("hypervisor", "show", host)
+    zones = {z["Zone Name"] for z in admin_cli.json("availability", "zone", "list", "--compute")}
+    removed = admin_cli.json("aggregate", "remove", "host", name, host)
+    admin_cli.run("aggregate", "delete", name)
+
+    assert created["availability_zone"] == zone and created["name"] == name
+    assert added["hosts"] == [host]
+    assert name in shown["aggregates"]
+    assert zone in zones
+    assert removed["hosts"] == []
+    assert name not in {a["Name"] for a in admin_cli.json("aggregate", "list")}

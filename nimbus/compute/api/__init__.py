@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from nimbus.compute.api import (
+    aggregates,
     availability_zones,
     flavors,
     hypervisors,
@@ -40,6 +41,6 @@ def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
     app.add_middleware(MicroversionHeaders)
     for module in (versions, flavors, keypairs, servers, server_actions, server_metadata,
                    server_tags, ips, server_groups, services, hypervisors, availability_zones,
-                   limits, quota_sets):
+                   limits, quota_sets, aggregates):
         app.include_router(module.router)
     return app

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from nimbus.compute import errors
+from nimbus.compute import errors, host_zones
 from nimbus.compute.conductor import group_policy, stalled_builds
 from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow
 from nimbus.compute.objects import BuildRequest, ComputeNodeReport, FlavorSpec, RequestSpec
@@ -35,7 +35,8 @@ BUILD_EVENT = "conductor_schedule_and_build_instances"
 class ConductorManager:
     def __init__(self, factory: db.SessionFactory, scheduler: SchedulerAPI,
                  agents: ComputeAgentAPI, placement: PlacementClient, *, max_attempts: int,
-                 build_timeout: float = 600.0, service_down_time: float = 60.0) -> None:
+                 build_timeout: float = 600.0, service_down_time: float = 60.0,
+                 default_zone: str = "nova") -> None:
         self.factory = factory
         self.scheduler = scheduler
         self.agents = agents
@@ -43,6 +44,7 @@ class ConductorManager:
         self.max_attempts = max_attempts
         self.build_timeout = build_timeout
         self.service_down_time = service_down_time
+        self.default_zone = default_zone
         self._heartbeat = DbHeartbeat(factory)
 
     # -- the build flow ------------------------------------------------------------------
@@ -109,6 +111,9 @@ class ConductorManager:
             if row is None or row.deleted_at is not None or row.task_state != TaskState.SCHEDULING:
                 return None
             row.host, row.node = host, node
+            # As Nova: the server shows its host's zone, whether or not it asked for one.
+            zoned = await host_zones.zoned_hosts(session, [host])
+            row.availability_zone = zoned.get(host, self.default_zone)
             row.request_spec = {"spec": request.model_dump(mode="json"), "alternates": alternates,
                                 "attempt": attempt,
                                 "tried": [*request.ignore_hosts, host]}

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from nimbus.compute import errors
+from nimbus.compute import errors, host_zones
 from nimbus.compute.models import ComputeNodeRow, InstanceRow, ServerGroupMemberRow, ServerGroupRow
 from nimbus.compute.objects import RequestSpec, Selection, SelectionList
 from nimbus.compute.scheduler.filters import FILTERS, HostFilter
@@ -113,6 +113,7 @@ class SchedulerManager:
                     if host is not None:
                         on_host.setdefault(host, set()).add(uuid)
             group = await self._group_placement(session, request)
+            zones = await host_zones.zoned_hosts(session, [n.host for n in nodes])
         states = []
         for node in nodes:
             candidate = by_provider[node.uuid]
@@ -121,7 +122,7 @@ class SchedulerManager:
                       and service.last_seen_up >= down_after)
             states.append(HostState(
                 host=node.host, node=node.hypervisor_hostname, provider_uuid=node.uuid,
-                availability_zone=service.availability_zone if service else "nova",
+                availability_zone=zones.get(node.host, self.settings.default_availability_zone),
                 hypervisor_type=node.hypervisor_type,
                 enabled=bool(service and not service.disabled), up=up,
                 free={rc: candidate.capacity.get(rc, 0) - candidate.used.get(rc, 0)

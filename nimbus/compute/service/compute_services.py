@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nimbus.compute import errors
+from nimbus.compute import errors, host_zones
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import ComputeNodeRow, InstanceRow
 from nimbus.core import db
@@ -58,14 +58,13 @@ def is_up(row: ServiceRow, now: dt.datetime, down_time: float) -> bool:
             and row.last_seen_up >= now - dt.timedelta(seconds=down_time))
 
 
-def zone_of(row: ServiceRow) -> str:
-    """Compute services are in their availability zone; the rest in Nova's internal zone."""
-    return row.availability_zone if row.binary == COMPUTE_BINARY else INTERNAL_ZONE
-
-
-def to_service(row: ServiceRow, now: dt.datetime, down_time: float) -> Service:
+def to_service(row: ServiceRow, now: dt.datetime, down_time: float,
+               zone: str | None = None) -> Service:
+    """`zone`: the compute host's availability zone (host_zones); other services are in
+    Nova's internal zone."""
     seen = [t for t in (row.updated_at, row.last_seen_up) if t is not None]
-    return Service(row.id, row.uuid, row.binary, row.host, zone_of(row), row.disabled,
+    shown = (zone or row.availability_zone) if row.binary == COMPUTE_BINARY else INTERNAL_ZONE
+    return Service(row.id, row.uuid, row.binary, row.host, shown, row.disabled,
                    row.disabled_reason, row.forced_down, is_up(row, now, down_time),
                    max(seen) if seen else None)
 
@@ -73,8 +72,11 @@ def to_service(row: ServiceRow, now: dt.datetime, down_time: float) -> Service:
 async def all_services(deps: ComputeDeps, session: AsyncSession) -> list[Service]:
     """Every service but the API processes, ordered by id (Nova's order)."""
     rows = (await session.execute(select(ServiceRow).order_by(ServiceRow.id))).scalars()
-    now, down = db.utcnow(), deps.settings.compute.service_down_time
-    return [to_service(r, now, down) for r in rows if r.binary not in API_BINARIES]
+    zones = await host_zones.zoned_hosts(session)
+    now, compute = db.utcnow(), deps.settings.compute
+    return [to_service(r, now, compute.service_down_time,
+                       zones.get(r.host, compute.default_availability_zone))
+            for r in rows if r.binary not in API_BINARIES]
 
 
 async def list_services(deps: ComputeDeps, ctx: RequestContext, *, host: str | None = None,
@@ -153,7 +155,9 @@ async def update_service(deps: ComputeDeps, ctx: RequestContext, service_id: str
         if forced_down is not None:
             row.forced_down = forced_down
         row.updated_at = now = db.utcnow()
-        return to_service(row, now, deps.settings.compute.service_down_time)
+        zones = await host_zones.zoned_hosts(session, [row.host])
+        return to_service(row, now, deps.settings.compute.service_down_time,
+                          zones.get(row.host, deps.settings.compute.default_availability_zone))
 
 
 async def delete_service(deps: ComputeDeps, ctx: RequestContext, service_id: str, *,

@@ -6,6 +6,7 @@
     candidates = await placement.allocation_candidates({"VCPU": 1, "MEMORY_MB": 512})
     claimed = await placement.claim(consumer, rp_uuid, {"VCPU": 1, ...}, project, user)
     await placement.move_allocations(instance_uuid, migration_uuid)   # source keeps nothing
+    await placement.change_aggregates(rp_uuid, add=aggregate_uuid)    # host aggregate mirrored
 """
 
 from __future__ import annotations
@@ -190,6 +191,33 @@ class PlacementClient:
         resp = await self._request("DELETE", f"/allocations/{consumer}")
         if resp.status_code not in (204, 404):
             raise self._fail(resp)
+
+    async def change_aggregates(self, provider_uuid: str, *, add: str | None = None,
+                                remove: str | None = None) -> bool:
+        """Put the provider in aggregate `add` and/or out of `remove`, keeping its others;
+        retried on generation conflicts. False if the provider does not exist."""
+        for _ in range(_GENERATION_RETRIES):
+            current = await self._request("GET", f"/resource_providers/{provider_uuid}/aggregates")
+            if current.status_code == 404:
+                return False
+            if current.status_code != 200:
+                raise self._fail(current)
+            body = current.json()
+            had = list(body["aggregates"])
+            wanted = [a for a in had if a != remove] + ([add] if add and add not in had else [])
+            if wanted == had:
+                return True
+            resp = await self._request(
+                "PUT", f"/resource_providers/{provider_uuid}/aggregates",
+                json={"aggregates": wanted,
+                      "resource_provider_generation": body["resource_provider_generation"]})
+            if resp.status_code == 200:
+                return True
+            if resp.status_code == 404:
+                return False
+            if resp.status_code != 409:
+                raise self._fail(resp)
+        raise PlacementError(status=409, detail="provider aggregates kept changing")
 
     async def usages(self, provider_uuid: str) -> dict[str, int]:
         resp = await self._request("GET", f"/resource_providers/{provider_uuid}/usages")

@@ -6,9 +6,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
-
-from nimbus.core.service import ServiceRow
 from tests.dbs import backends
 from tests.functional.compute.helpers import V
 from tests.functional.compute.users import member_token
@@ -21,6 +18,17 @@ URL = f"{V}/os-availability-zone"
 async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
     async with running_cloud(request.param, tmp_path, fake_hosts=2) as running:
         yield running
+
+
+async def zone_host(cloud: Cloud, headers: dict[str, str], zone: str, host: str) -> None:
+    """Put `host` in `zone`, as Nova does: an aggregate whose availability_zone is `zone`."""
+    created = await cloud.client.post(f"{V}/os-aggregates", headers=headers, json={
+        "aggregate": {"name": f"{zone}-hosts", "availability_zone": zone}})
+    assert created.status_code == 200, created.text
+    added = await cloud.client.post(
+        f"{V}/os-aggregates/{created.json()['aggregate']['id']}/action", headers=headers,
+        json={"add_host": {"host": host}})
+    assert added.status_code == 200, added.text
 
 
 async def test_summary_lists_compute_zones_for_anyone(cloud: Cloud) -> None:
@@ -55,9 +63,7 @@ async def test_detail_shows_hosts_and_services_for_admins(cloud: Cloud) -> None:
 
 async def test_zone_with_only_disabled_services_is_unavailable(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    async with cloud.services.compute.write() as session:
-        await session.execute(update(ServiceRow).where(ServiceRow.host == "fake-2").values(
-            availability_zone="az2"))
+    await zone_host(cloud, admin, "az2", "fake-2")
     await cloud.client.put(f"{V}/os-services/disable", headers=admin,
                            json={"host": "fake-2", "binary": "nimbus-compute"})
 
@@ -73,9 +79,7 @@ async def test_zone_with_only_disabled_services_is_unavailable(cloud: Cloud) -> 
 
 async def test_services_show_their_zone(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    async with cloud.services.compute.write() as session:
-        await session.execute(update(ServiceRow).where(ServiceRow.host == "fake-2").values(
-            availability_zone="az2"))
+    await zone_host(cloud, admin, "az2", "fake-2")
 
     services = (await cloud.client.get(f"{V}/os-services?binary=nimbus-compute",
                                        headers=admin)).json()["services"]
