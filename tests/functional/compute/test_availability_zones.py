@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from tests.dbs import backends
 from tests.functional.compute.helpers import V
 from tests.functional.compute.users import member_token
