@@ -34,8 +34,9 @@ def applies(spec: RequestSpec) -> bool:
 
 
 async def lock(session: AsyncSession, spec: RequestSpec) -> None:
+    # NO KEY UPDATE (PostgreSQL): new members may still reference the group meanwhile.
     await session.execute(select(ServerGroupRow.id).where(
-        ServerGroupRow.uuid == spec.group_uuid).with_for_update())
+        ServerGroupRow.uuid == spec.group_uuid).with_for_update(key_share=True))
 
 
 async def violation(session: AsyncSession, spec: RequestSpec, instance_uuid: str,
