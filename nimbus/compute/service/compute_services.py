@@ -1,6 +1,7 @@
 """os-services: the services table as operators see it. Compute services can be disabled
 (the scheduler skips them), forced down, and deleted; deleting one also removes its compute
-nodes and their placement resource providers, and is refused while it hosts instances.
+nodes, their placement resource providers and its aggregate memberships, and is refused
+while it hosts instances.
 
 A service is up when its last heartbeat is younger than `compute.service_down_time` and it
 is not forced down. The API processes register too but, as in Nova, are not listed.
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import errors, host_zones
 from nimbus.compute.deps import ComputeDeps
-from nimbus.compute.models import ComputeNodeRow, InstanceRow
+from nimbus.compute.models import AggregateHostRow, ComputeNodeRow, InstanceRow
 from nimbus.core import db
 from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext
@@ -183,6 +184,9 @@ async def delete_service(deps: ComputeDeps, ctx: RequestContext, service_id: str
             providers = list((await session.execute(select(ComputeNodeRow.uuid).where(
                 ComputeNodeRow.host == row.host))).scalars())
             await session.execute(delete(ComputeNodeRow).where(ComputeNodeRow.host == row.host))
+            # As Nova: the host leaves its aggregates (their providers leave placement below).
+            await session.execute(delete(AggregateHostRow).where(
+                AggregateHostRow.host == row.host))
         await session.delete(row)
     placement = deps.placement_for(ctx)
     for provider in providers:

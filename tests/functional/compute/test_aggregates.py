@@ -218,3 +218,23 @@ async def test_zone_changes_that_would_move_hosts_or_instances_are_refused(cloud
     assert rezone.status_code == 400
     assert rezone.json()["badRequest"]["message"].startswith(
         f"Cannot update metadata of aggregate {plain['id']}. Reason: One or more hosts already in")
+
+
+async def test_deleting_a_compute_service_takes_its_host_out_of_aggregates(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    assert cloud.compute is not None
+    agg = await create(cloud, admin, "rack1", "az1")
+    await act(cloud, admin, agg["id"], "add_host", host="fake-2")
+    _, runner = cloud.compute.agents["fake-2"]
+    await runner.stop()  # as an operator would: nothing re-registers it meanwhile
+    services = (await cloud.client.get(f"{V}/os-services?host=fake-2",
+                                       headers=mv(admin, "2.53"))).json()["services"]
+
+    deleted = await cloud.client.delete(f"{V}/os-services/{services[0]['id']}",
+                                        headers=mv(admin, "2.53"))
+    shown = await cloud.client.get(f"{URL}/{agg['id']}", headers=admin)
+    removed = await cloud.client.delete(f"{URL}/{agg['id']}", headers=admin)
+
+    assert deleted.status_code == 204, deleted.text
+    assert shown.json()["aggregate"]["hosts"] == []
+    assert removed.status_code == 200
