@@ -43,8 +43,8 @@ async def lossy_cloud(variant: tuple[str, str], tmp_path: Path, *, build_timeout
 
     backend, bus = variant
     settings = ComputeSettings(build_timeout=build_timeout, max_attempts=max_attempts)
-    async with running_cloud(backend, tmp_path, fake_hosts=HOSTS, bus=bus, compute_settings=settings,
-                             wrap_transport=wrap) as cloud:
+    async with running_cloud(backend, tmp_path, fake_hosts=HOSTS, bus=bus,
+                             compute_settings=settings, wrap_transport=wrap) as cloud:
         yield cloud, wrapped[0]
 
 
