@@ -1,4 +1,5 @@
-"""Image bytes as files in one directory: written to a hidden temporary file, then renamed."""
+"""Image bytes as files in one directory: written to a hidden temporary file, made durable
+(fsync of the file, rename, fsync of the directory), and only then given a location."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from nimbus.image.store.base import (
 
 LOG = logging.getLogger(__name__)
 
-READ_CHUNK = 1 << 20
+READ_CHUNK = 4 << 20
 _PART_SUFFIX = ".part"
 
 
@@ -32,7 +34,7 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
 
     Writes go to `.<image_id>.<random>.part` in the same directory and are renamed into place
     once complete, so a reader never sees half an image and a crash leaves only `.part` files,
-    which `remove_partial_files()` sweeps at start-up.
+    which `sweep()` removes at start-up.
     """
 
     def __init__(self, root: Path, store_id: str = "file") -> None:
@@ -51,17 +53,41 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
     async def add(self, image_id: str, data: AsyncIterable[bytes]) -> str:
         final = self.root / image_id
         part = self.root / f".{image_id}.{uuid.uuid4().hex}{_PART_SUFFIX}"
-        fd = await asyncio.to_thread(os.open, part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # One thread does every operation on the file descriptor, in order: a write still
+        # running when the caller is cancelled ends before the close, never after it.
+        writer = ThreadPoolExecutor(1, thread_name_prefix="image-store-write")
+        loop = asyncio.get_running_loop()
+        try:
+            fd = await loop.run_in_executor(
+                writer, os.open, part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except BaseException:
+            writer.shutdown(wait=False)
+            raise
+        writing: asyncio.Future[None] | None = None
         try:
             try:
+                offset = 0
                 async for chunk in data:
-                    await asyncio.to_thread(_write_all, fd, chunk)
+                    # One write in flight: this chunk goes to the file while the next arrives.
+                    if writing is not None:
+                        await writing
+                    writing = loop.run_in_executor(writer, _append, fd, chunk, offset)
+                    offset += len(chunk)
+                if writing is not None:
+                    await writing
+                # The location must survive a crash once the caller reports the image active.
+                await loop.run_in_executor(writer, os.fsync, fd)
             finally:
-                os.close(fd)
-            await asyncio.to_thread(os.replace, part, final)
-        except BaseException:
+                if writing is not None:
+                    writing.cancel()  # a no-op once done; else the thread finishes it anyway
+                writer.submit(os.close, fd)
+                writer.shutdown(wait=False)
+            await asyncio.to_thread(_rename_durably, part, final)
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
+            if isinstance(exc, OSError):
+                raise StoreError(f"Could not write the image data: {exc.strerror}.") from exc
             raise
         return f"file://{final}"
 
@@ -72,25 +98,34 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
             fd = await asyncio.to_thread(os.open, path, os.O_RDONLY)
         except FileNotFoundError as exc:
             raise DataNotFound(f"No data at {location}.") from exc
+        end = None if length is None else offset + length
+
+        def read_at(position: int) -> asyncio.Future[bytes]:
+            size = READ_CHUNK if end is None else min(READ_CHUNK, end - position)
+            return asyncio.ensure_future(asyncio.to_thread(os.pread, fd, size, position))
+
+        # One read ahead: the next chunk comes off the disk while the consumer sends this one.
+        reading = read_at(offset) if end is None or end > offset else None
         try:
-            remaining = length
-            position = offset
-            while remaining is None or remaining > 0:
-                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
-                chunk = await asyncio.to_thread(os.pread, fd, size, position)
-                if not chunk:
-                    break
-                position += len(chunk)
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
+            while reading is not None:
+                chunk = await reading
+                offset += len(chunk)
+                reading = read_at(offset) if chunk and (end is None or end > offset) else None
+                if chunk:
+                    yield chunk
         finally:
+            if reading is not None:
+                # The consumer stopped early; a read still running in its thread only fills a
+                # buffer nobody takes.
+                reading.cancel()
             os.close(fd)
 
     async def delete(self, location: str) -> None:
         path = self._path(location)
         with contextlib.suppress(FileNotFoundError):
             await asyncio.to_thread(path.unlink)
+            # Else a crash could bring back the file of an image the API reported deleted.
+            await asyncio.to_thread(_fsync_dir, self.root)
 
     async def adopt(self, other: Store, location: str, image_id: str) -> str | None:
         if not isinstance(other, FilesystemStore):
@@ -98,7 +133,7 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
         source = other._path(location)
         final = self.root / image_id
         try:
-            await asyncio.to_thread(os.rename, source, final)
+            await asyncio.to_thread(_rename_durably, source, final)
         except OSError as exc:
             if exc.errno == errno.EXDEV:  # another filesystem: the caller copies instead
                 return None
@@ -124,8 +159,10 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
         return {"data_dir": str(self.root), "chunk_size": READ_CHUNK, "thin_provisioning": False}
 
 
-def _write_all(fd: int, chunk: bytes) -> None:
+def _append(fd: int, chunk: bytes, offset: int) -> None:
+    """Write all of `chunk` at the end of the file, which is `offset` bytes long."""
     view = memoryview(chunk)
+    end = offset + len(view)
     try:
         while view:
             written = os.write(fd, view)
@@ -134,3 +171,23 @@ def _write_all(fd: int, chunk: bytes) -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreFull("Image storage media is full.") from exc
         raise
+    # Starts writeback of these (dirty, so kept cached) pages now, without waiting for it, so
+    # that the closing fsync waits only for the last ones rather than for the whole image.
+    if end > offset and hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, end - offset, os.POSIX_FADV_DONTNEED)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _rename_durably(source: Path, target: Path) -> None:
+    """Rename, then fsync the directories, so that the new name survives a crash."""
+    os.replace(source, target)
+    _fsync_dir(target.parent)
+    if source.parent != target.parent:
+        _fsync_dir(source.parent)
