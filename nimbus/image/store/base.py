@@ -1,7 +1,7 @@
 """What the image service needs from a place that keeps image bytes, and nothing more.
 
     store = FilesystemStore(Path("/var/lib/nimbus/images/file"))
-    location = await store.add(image_id, chunks)      # atomic: all of it or nothing
+    location = await store.add(image_id, chunks)      # atomic and durable: all of it or nothing
     async for chunk in store.get(location, offset=0, length=None): ...
     await store.delete(location)
 
@@ -41,9 +41,10 @@ class Store(abc.ABC):
     async def add(self, image_id: str, data: AsyncIterable[bytes]) -> str:
         """Write every chunk of `data` and return the new location.
 
-        The location appears only once all of `data` is written. On any failure, including
-        cancellation or an exception raised by `data` itself, nothing is left behind and the
-        exception propagates.
+        The location appears only once all of `data` is written and durable (it survives a
+        crash of the host from then on: the image service reports the image active next). On
+        any failure, including cancellation or an exception raised by `data` itself, nothing is
+        left behind and the exception propagates.
         """
 
     @abc.abstractmethod
