@@ -21,6 +21,7 @@ from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
 from nimbus.core.config import Settings
+from nimbus.core.periodic import Periodic
 from nimbus.core.policy import Enforcer
 from nimbus.core.rpc import Transport
 from nimbus.core.service import MIGRATIONS as CORE_MIGRATIONS
@@ -32,6 +33,7 @@ from nimbus.identity.deps import IdentityDeps
 from nimbus.identity.validator import LocalTokenValidator
 from nimbus.image import policy as image_policy
 from nimbus.image.api import build_app as build_image_app
+from nimbus.image.api import periodic_jobs as image_periodic_jobs
 from nimbus.image.deps import ImageDeps
 from nimbus.image.store import STORES as IMAGE_STORES
 from nimbus.network import policy as network_policy
@@ -130,6 +132,11 @@ class Services:
     placement: PlacementDeps
     network: NetworkDeps
     volume: VolumeDeps
+
+
+def api_periodic_jobs(built: Services) -> list[Periodic]:
+    """What the process serving the APIs runs in the background."""
+    return image_periodic_jobs(built.image)
 
 
 def services(settings: Settings, database: Database, transport: Transport,

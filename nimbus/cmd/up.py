@@ -48,9 +48,11 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
     transport = transport_from_url(settings.transport_url)
     # Services call each other over loopback HTTP, as they would across machines.
     async with httpx.AsyncClient() as http:
-        app = apps.all_in_one_app(apps.services(settings, database, transport, http))
+        built = apps.services(settings, database, transport, http)
+        app = apps.all_in_one_app(built)
         runner = ServiceRunner(ServiceIdentity("nimbus-api", host=settings.host_name, topic=None),
-                               heartbeat=DbHeartbeat(database.factory))
+                               heartbeat=DbHeartbeat(database.factory),
+                               periodic=apps.api_periodic_jobs(built))
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
                                 access_log=False, loop="uvloop", http="httptools",
                                 lifespan="off", timeout_graceful_shutdown=5)

@@ -88,6 +88,9 @@ class ImageSettings(BaseModel):
     image_stage_total: int = 1 << 40
     limit_param_default: int = Field(default=25, ge=1)
     api_limit_max: int = Field(default=1000, ge=1)
+    # An upload, stage or import not renewed for this long belongs to an image API process
+    # that died; recovery (at start-up, then periodically) puts the image back.
+    upload_lease_seconds: float = Field(default=60.0, gt=0)
 
 
 class NetworkQuotaSettings(BaseModel):

@@ -1,4 +1,5 @@
-"""Glance v2 as an ASGI app: `build_app(deps, validator)`."""
+"""Glance v2 as an ASGI app: `build_app(deps, validator)`, and the periodic work of the process
+serving it: `periodic_jobs(deps)`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import FastAPI
 
 from nimbus.core.auth import TokenValidator
 from nimbus.core.http import create_app, glance_error_body
+from nimbus.core.periodic import Periodic
 from nimbus.image.api import data, images, info, members, schemas, versions
 from nimbus.image.deps import ImageDeps
 from nimbus.image.service import data as data_service
@@ -29,3 +31,9 @@ def build_app(deps: ImageDeps, validator: TokenValidator) -> FastAPI:
     for module in (versions, images, data, members, schemas, info):
         app.include_router(module.router)
     return app
+
+
+def periodic_jobs(deps: ImageDeps) -> list[Periodic]:
+    """Recovery of what image API processes that died left half done (start-up runs it too)."""
+    return [Periodic("image-recover", functools.partial(data_service.recover, deps),
+                     interval=deps.config.upload_lease_seconds / 2)]

@@ -11,8 +11,9 @@ delete or a second upload can never be lost or overwritten:
                      +---> queued <---------+
 
 An interrupted upload (client gone, quota or size cap hit, server error) puts the image back
-in `queued` with no data left anywhere; a process that died mid-upload is recovered the same
-way when the next one starts.
+in `queued` with no data left anywhere. A process that died mid-upload is recovered the same
+way by any image API process sharing its database and store, once the lease the upload held
+has lapsed (see `leases`): at start-up and then every half lease.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from nimbus.image.deps import ImageDeps
 from nimbus.image.domain import HASH_ALGO, IMPORT_METHODS, Download
 from nimbus.image.models import ImageRow, StagingRow, TaskRow
 from nimbus.image.schemas import ImportRequest
-from nimbus.image.service import access, diskinfo, quotas, tasks
+from nimbus.image.service import access, diskinfo, leases, quotas, tasks
 from nimbus.image.service.hashing import Digest, TooMuchData, hashed_blocks
 from nimbus.image.store import DataNotFound, Store, StoreError, StoreFull, SupportsAdopt, SupportsLocalPath
 
@@ -132,13 +133,14 @@ async def upload(deps: ImageDeps, ctx: RequestContext, image_id: str, *,
     _require_octet_stream(content_type)
     row, allowed = await _claim(deps, ctx, image_id, "saving", staging=False,
                                 declared_size=declared_size)
-    try:
-        location, digest = await _write(deps, deps.store, image_id, row.owner, chunks, allowed,
-                                        False, declared_size)
-    except BaseException:
-        await _restore(deps, image_id, "saving")
-        raise
-    virtual = await _virtual_size(deps, deps.store, location, row.disk_format, digest.size)
+    async with leases.held(deps, image_id, "saving"):
+        try:
+            location, digest = await _write(deps, deps.store, image_id, row.owner, chunks,
+                                            allowed, False, declared_size)
+        except BaseException:
+            await _restore(deps, image_id, "saving")
+            raise
+        virtual = await _virtual_size(deps, deps.store, location, row.disk_format, digest.size)
     activated = await _move_status(
         deps, image_id, "saving", "active", size=digest.size, virtual_size=virtual,
         checksum=digest.checksum, os_hash_algo=HASH_ALGO, os_hash_value=digest.os_hash_value,
@@ -212,12 +214,13 @@ async def stage(deps: ImageDeps, ctx: RequestContext, image_id: str, *,
     _require_octet_stream(content_type)
     row, allowed = await _claim(deps, ctx, image_id, "uploading", staging=True,
                                 declared_size=declared_size)
-    try:
-        location, digest = await _write(deps, deps.staging, image_id, row.owner, chunks,
-                                        allowed, True, declared_size)
-    except BaseException:
-        await _restore(deps, image_id, "uploading")
-        raise
+    async with leases.held(deps, image_id, "uploading"):
+        try:
+            location, digest = await _write(deps, deps.staging, image_id, row.owner, chunks,
+                                            allowed, True, declared_size)
+        except BaseException:
+            await _restore(deps, image_id, "uploading")
+            raise
     async with deps.write() as session:
         current = await session.get(ImageRow, image_id, with_for_update=True)
         if current is not None and current.status == "uploading":
@@ -262,12 +265,13 @@ async def import_image(deps: ImageDeps, ctx: RequestContext, image_id: str,
                               body.model_dump(exclude_unset=True))
         disk_format, staged_location = row.disk_format, staged.location
         size, checksum, sha512 = staged.size, staged.checksum, staged.os_hash_value
-    try:
-        location = await _take_staged(deps, image_id, staged_location)
-    except Exception as exc:
-        await _fail_import(deps, image_id, task_id, staged_location, exc)
-        raise core_errors.ServiceUnavailable("The staged data could not be imported.") from exc
-    virtual = await _virtual_size(deps, deps.store, location, disk_format, size)
+    async with leases.held(deps, image_id, "importing"):
+        try:
+            location = await _take_staged(deps, image_id, staged_location)
+        except Exception as exc:
+            await _fail_import(deps, image_id, task_id, staged_location, exc)
+            raise core_errors.ServiceUnavailable("The staged data could not be imported.") from exc
+        virtual = await _virtual_size(deps, deps.store, location, disk_format, size)
     activated = await _move_status(
         deps, image_id, "importing", "active", size=size, virtual_size=virtual,
         checksum=checksum, os_hash_algo=HASH_ALGO, os_hash_value=sha512,
@@ -303,28 +307,41 @@ async def _fail_import(deps: ImageDeps, image_id: str, task_id: str, staged_loca
 
 
 async def recover(deps: ImageDeps) -> None:
-    """Start-up: uploads and imports of a process that died are undone (see the module doc).
+    """Undo the uploads, stages and imports of processes that died (see the module doc).
 
-    It assumes one image API process per store, as the all-in-one runs it: a second process
-    starting beside a busy one would put that one's uploads back to queued (its final
-    compare-and-swap then fails, and it cleans up and answers 410).
+    Only images whose lease has lapsed are touched, so another live process sharing the
+    database and the store keeps its uploads; so are its partial files, which the sweep spares
+    (those of live images, and any too young to be a dead process's).
     """
-    await deps.store.sweep()
-    await deps.staging.sweep()
+    now = db.utcnow()
     async with deps.write() as session:
-        reset = await session.execute(
-            update(ImageRow).where(ImageRow.status == "saving")
-            .values(status="queued", size=None, virtual_size=None, updated_at=db.utcnow()))
         staged_ids = set((await session.execute(select(StagingRow.image_id))).scalars())
-        half = list((await session.execute(select(ImageRow).where(
-            ImageRow.status.in_(("uploading", "importing"))))).scalars())
-        for row in half:
+        in_progress = list((await session.execute(
+            select(ImageRow).where(ImageRow.status.in_(leases.IN_PROGRESS))
+            .with_for_update())).scalars())
+        cutoff = leases.stale_before(deps)
+        recovered: list[str] = []
+        for row in in_progress:
+            # Staged and waiting for an import request is a resting state, not a dead upload.
+            at_rest = row.status == "uploading" and row.id in staged_ids
+            if at_rest or row.updated_at >= cutoff:
+                continue
             # A staged image goes back to uploading, so that import can be asked again.
             row.status = "uploading" if row.id in staged_ids else "queued"
+            row.updated_at = now
             if row.status == "queued":
                 row.size = None
-        await session.execute(update(TaskRow).where(TaskRow.status == "processing").values(
-            status="failure", message="The server restarted during the import."))
-    count = getattr(reset, "rowcount", 0) + len(half)
-    if count:
-        LOG.warning("recovered %d images from interrupted uploads or imports", count)
+                row.virtual_size = None
+            recovered.append(row.id)
+        if recovered:
+            await session.execute(
+                update(TaskRow).where(TaskRow.image_id.in_(recovered),
+                                      TaskRow.status == "processing")
+                .values(status="failure", message="The server restarted during the import."))
+        live = {row.id for row in in_progress if row.id not in recovered}
+    lease = deps.config.upload_lease_seconds
+    await deps.store.sweep(live=live, min_age=lease)
+    await deps.staging.sweep(live=live, min_age=lease)
+    if recovered:
+        LOG.warning("recovered %d images from interrupted uploads or imports: %s",
+                    len(recovered), ", ".join(recovered))

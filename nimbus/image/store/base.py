@@ -12,7 +12,7 @@ bytes stream through it); it moves bytes with constant memory.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Container
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +57,10 @@ class Store(abc.ABC):
         """Remove the data; idempotent (absent data is not an error)."""
 
     @abc.abstractmethod
-    async def sweep(self) -> None:
-        """Remove what add() calls of a process that died left behind (start-up only)."""
+    async def sweep(self, *, live: Container[str], min_age: float) -> None:
+        """Remove what add() calls of processes that died left behind: partial data of images
+        not in `live` (whose data another process may still be adding), and older than
+        `min_age` seconds (an add() that began after `live` was read is not in it)."""
 
     def describe(self) -> dict[str, Any]:
         """Properties for `/v2/info/stores/detail`."""

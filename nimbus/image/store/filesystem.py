@@ -8,8 +8,9 @@ import contextlib
 import errno
 import logging
 import os
+import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Container
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -145,13 +146,9 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
     def local_path(self, location: str) -> Path:
         return self._path(location)
 
-    async def sweep(self) -> None:
-        """Delete the `.part` files a previous process left behind."""
-        removed = 0
-        for path in self.root.glob(f".*{_PART_SUFFIX}"):
-            with contextlib.suppress(FileNotFoundError):
-                await asyncio.to_thread(path.unlink)
-                removed += 1
+    async def sweep(self, *, live: Container[str], min_age: float) -> None:
+        """Delete the `.part` files that processes which died left behind."""
+        removed = await asyncio.to_thread(_remove_partial_files, self.root, live, min_age)
         if removed:
             LOG.info("removed %d partial image files from %s", removed, self.root)
 
@@ -175,6 +172,24 @@ def _append(fd: int, chunk: bytes, offset: int) -> None:
     # that the closing fsync waits only for the last ones rather than for the whole image.
     if end > offset and hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, offset, end - offset, os.POSIX_FADV_DONTNEED)
+
+
+def _remove_partial_files(root: Path, live: Container[str], min_age: float) -> int:
+    """Partial files are `.<image id>.<random>.part`; returns how many were removed."""
+    removed = 0
+    too_young = time.time() - min_age
+    for path in root.glob(f".*{_PART_SUFFIX}"):
+        image_id = path.name[1:].split(".", 1)[0]
+        try:
+            if image_id in live or path.stat().st_mtime > too_young:
+                continue
+            path.unlink()
+        except FileNotFoundError:  # finished or removed by its own process meanwhile
+            continue
+        removed += 1
+    if removed:
+        _fsync_dir(root)
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from nimbus.core import db
+from nimbus.image.models import ImageRow
 from nimbus.image.service import data as data_service
 from tests.functional.conftest import Cloud
 from tests.functional.image.helpers import (
@@ -297,23 +301,101 @@ async def test_second_upload_while_saving_is_409(cloud: Cloud) -> None:
     assert data.content == b"ab"
 
 
-async def test_restart_recovers_an_upload_that_died_with_the_process(cloud: Cloud) -> None:
+async def _leave_a_dead_upload(cloud: Cloud, image_id: str, *, seconds_ago: float) -> Path:
+    """What a process killed `seconds_ago` mid-upload leaves: the row in saving, last renewed
+    then, and a partial file last written then."""
     deps = cloud.services.image
-    headers = await cloud.admin_headers()
-    image = await create(cloud, headers)
-    # What a killed process leaves: the row in saving and a partial file.
     async with deps.write() as session:
-        from nimbus.image.models import ImageRow
-        row = await session.get(ImageRow, image["id"])
+        row = await session.get(ImageRow, image_id)
         assert row is not None
         row.status = "saving"
-    partial = deps.settings.image_dir / "file" / f".{image['id']}.dead.part"
+        row.updated_at = db.utcnow() - dt.timedelta(seconds=seconds_ago)
+    partial = deps.settings.image_dir / "file" / f".{image_id}.dead.part"
     partial.write_bytes(b"half")
+    then = time.time() - seconds_ago
+    os.utime(partial, (then, then))
+    return partial
 
-    await data_service.recover(deps)
+
+async def test_recovery_puts_back_an_upload_whose_lease_lapsed(cloud: Cloud) -> None:
+    headers = await cloud.admin_headers()
+    image = await create(cloud, headers)
+    lease = cloud.services.image.config.upload_lease_seconds
+    await _leave_a_dead_upload(cloud, image["id"], seconds_ago=lease + 5)
+
+    await data_service.recover(cloud.services.image)
 
     assert (await show(cloud, headers, image["id"]))["status"] == "queued"
     assert store_files(cloud) == []
+    assert (await upload(cloud, headers, image["id"], b"retry")).status_code == 204
+
+
+async def test_recovery_waits_for_the_lease_of_a_process_that_just_died(cloud: Cloud) -> None:
+    """Just after a crash, the upload looks like any live one: it is left for a later pass."""
+    headers = await cloud.admin_headers()
+    image = await create(cloud, headers)
+    partial = await _leave_a_dead_upload(cloud, image["id"], seconds_ago=1)
+
+    await data_service.recover(cloud.services.image)
+
+    assert (await show(cloud, headers, image["id"]))["status"] == "saving"
+    assert partial.exists()
+
+
+async def _slow_upload(cloud: Cloud, headers: dict[str, str], image_id: str,
+                       release: asyncio.Event) -> asyncio.Task[httpx.Response]:
+    """An upload that sends its first part, then waits for `release`; returns once saving."""
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield b"part one "
+        await release.wait()
+        yield b"part two"
+
+    uploading = asyncio.create_task(cloud.client.put(
+        f"{IMAGES}/{image_id}/file", content=slow_body(),
+        headers={**headers, "Content-Type": OCTET}))
+    for _ in range(200):
+        if (await show(cloud, headers, image_id))["status"] == "saving":
+            break
+        await asyncio.sleep(0.01)
+    return uploading
+
+
+async def test_recovery_by_another_process_spares_a_live_upload(cloud: Cloud) -> None:
+    """A second image API process starting on the same database and store (its start-up
+    recovery) leaves the first one's upload alone, partial file included."""
+    headers = await cloud.admin_headers()
+    image = await create(cloud, headers)
+    release = asyncio.Event()
+    uploading = await _slow_upload(cloud, headers, image["id"], release)
+
+    await data_service.recover(cloud.services.image)
+    release.set()
+    resp = await uploading
+
+    assert resp.status_code == 204, resp.text
+    shown = await show(cloud, headers, image["id"])
+    assert (shown["status"], shown["size"]) == ("active", len(b"part one part two"))
+    data = await cloud.client.get(f"{IMAGES}/{image['id']}/file", headers=headers)
+    assert data.content == b"part one part two"
+
+
+async def test_a_stalled_upload_keeps_its_lease(cloud: Cloud) -> None:
+    """An upload whose client sends nothing for longer than the lease is still live: its
+    process renews the lease, so recovery spares it and its partial file."""
+    headers = await cloud.admin_headers()
+    image = await create(cloud, headers)
+    cloud.services.image.config.upload_lease_seconds = 0.4
+    release = asyncio.Event()
+    uploading = await _slow_upload(cloud, headers, image["id"], release)
+    await asyncio.sleep(1.2)  # three leases without a byte
+
+    await data_service.recover(cloud.services.image)
+    release.set()
+    resp = await uploading
+
+    assert resp.status_code == 204, resp.text
+    assert (await show(cloud, headers, image["id"]))["status"] == "active"
+    assert store_files(cloud) == [f"file/{image['id']}"]
 
 
 async def test_virtual_size_of_qcow2_comes_from_qemu_img(cloud: Cloud, tmp_path: Path) -> None:

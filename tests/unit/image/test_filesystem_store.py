@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -127,3 +128,17 @@ async def test_delete_is_idempotent(tmp_path: Path) -> None:
     await store.delete(location)
 
     assert files(tmp_path) == []
+
+
+async def test_sweep_removes_only_old_partial_files_of_images_not_live(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path)
+    await store.add("done", blocks(b"whole"))
+    an_hour_ago = time.time() - 3600
+    for name in (".dead.1.part", ".live.2.part"):
+        (tmp_path / name).write_bytes(b"half")
+        os.utime(tmp_path / name, (an_hour_ago, an_hour_ago))
+    (tmp_path / ".young.3.part").write_bytes(b"half")  # an add() begun a moment ago
+
+    await store.sweep(live={"live"}, min_age=60)
+
+    assert files(tmp_path) == [".live.2.part", ".young.3.part", "done"]
