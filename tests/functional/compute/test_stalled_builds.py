@@ -14,6 +14,7 @@ import pytest
 
 from nimbus.compute.conductor import stalled_builds
 from nimbus.compute.conductor.manager import ConductorManager
+from nimbus.compute.models import InstanceRow
 from nimbus.core.config import ComputeSettings
 from nimbus.core.context import RequestContext
 from nimbus.core.rpc import Transport
@@ -193,3 +194,25 @@ async def test_two_conductors_act_on_a_stalled_build_once(variant: tuple[str, st
         reconciled = [e for e in await events(cloud, admin, server_id)
                       if e[0] == stalled_builds.EVENT]
         assert reconciled == [(stalled_builds.EVENT, "Success")]
+
+
+async def test_build_stalled_again_after_its_redrive_ends_in_error(variant: tuple[str, str],
+                                                                   tmp_path: Path) -> None:
+    async with lossy_cloud(variant, tmp_path) as (cloud, bus):
+        admin = await cloud.admin_headers()
+        image = await upload_image(cloud, admin)
+        bus.lose("schedule_and_build_instances", times=1)
+        server_id = await boot(cloud, admin, image)
+        # As a conductor that re-drove it and died before asking the scheduler would leave it.
+        async with cloud.services.compute.write() as session:
+            row = await session.get(InstanceRow, server_id)
+            assert row is not None
+            row.request_spec = {**row.request_spec, "redriven": True}
+
+        server = await wait_for(cloud, admin, server_id, "ERROR", "ACTIVE", timeout=30)
+
+        assert server is not None and server["status"] == "ERROR", server
+        assert server["fault"]["message"] == (
+            f"Scheduling of instance {server_id} made no progress for {TIMEOUT:g} seconds.")
+        assert sum((await usage(cloud, admin)).values()) == 0
+        assert (stalled_builds.EVENT, "Error") in await events(cloud, admin, server_id)
