@@ -101,6 +101,8 @@ class NetworkQuotaSettings(BaseModel):
     port: int = 500
     security_group: int = 10
     security_group_rule: int = 100
+    router: int = 10
+    floatingip: int = 50
 
 
 class NetworkSettings(BaseModel):
@@ -111,6 +113,8 @@ class NetworkSettings(BaseModel):
     # How a bound port is plugged: our agent plugs into Linux bridges.
     vif_type: str = "bridge"
     quotas: NetworkQuotaSettings = NetworkQuotaSettings()
+    # The subnet an auto-allocated topology gets (each project has its own router).
+    auto_allocated_cidr: str = "10.64.0.0/24"
 class VolumeQuotaSettings(BaseModel):
     """Cinder's default per-project limits; -1 is unlimited."""
 

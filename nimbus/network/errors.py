@@ -210,3 +210,80 @@ class SecurityGroupRuleInvalidEtherType(errors.BadRequest):
 
 class InvalidCIDR(errors.BadRequest):
     template = "Invalid CIDR {input} given as IP prefix."
+
+
+# Routers, floating IPs and auto-allocation (Neutron's l3 and auto-allocated-topology).
+
+class BadRequest(errors.BadRequest):
+    """Neutron's generic `BadRequest`, named for the resource at fault."""
+
+    template = "Bad {resource} request: {msg}."
+
+
+class RouterNotFound(errors.NotFound):
+    template = "Router {router_id} could not be found"
+
+
+class FloatingIPNotFound(errors.NotFound):
+    template = "Floating IP {floatingip_id} could not be found"
+
+
+class RouterInterfaceNotFound(errors.NotFound):
+    template = "Router {router_id} does not have an interface with id {port_id}"
+
+
+class RouterInterfaceNotFoundForSubnet(errors.NotFound):
+    template = "Router {router_id} has no interface on subnet {subnet_id}"
+
+
+class ExternalGatewayForFloatingIPNotFound(errors.NotFound):
+    template = ("External network {external_network_id} is not reachable from subnet "
+                "{subnet_id}.  Therefore, cannot associate Port {port_id} with a Floating IP.")
+
+
+class RouterInUse(errors.Conflict):
+    template = "Router {router_id} still has ports"
+
+
+class RouterInterfaceInUseByFloatingIP(errors.Conflict):
+    template = ("Router interface for subnet {subnet_id} on router {router_id} cannot be "
+                "deleted, as it is required by one or more floating IPs.")
+
+
+class RouterExternalGatewayInUseByFloatingIP(errors.Conflict):
+    template = ("Gateway cannot be updated for router {router_id}, since a gateway to external "
+                "network {net_id} is required by one or more floating IPs.")
+
+
+class PortInUse(errors.Conflict):
+    template = ("Unable to complete operation on port {port_id} for network {net_id}. Port "
+                "already has an attached device {device_id}.")
+
+
+class L3PortInUse(errors.Conflict):
+    template = ("Port {port_id} has owner {device_owner} and therefore cannot be deleted "
+                "directly via the port API.")
+
+
+class FloatingIPPortAlreadyAssociated(errors.Conflict):
+    template = ("Cannot associate floating IP {floating_ip_address} ({fip_id}) with port "
+                "{port_id} using fixed IP {fixed_ip}, as that fixed IP already has a floating "
+                "IP on external network {net_id}.")
+
+
+class InvalidRoutes(errors.BadRequest):
+    template = "Invalid format for routes: {routes}, {reason}"
+
+
+class AutoAllocationFailure(errors.Conflict):
+    template = "Deployment error: {reason}."
+
+
+class DefaultExternalNetworkExists(errors.Conflict):
+    template = "Unable to set network {net_id} as default external network, because " \
+        "{default_net_id} is the default"
+
+
+class RouterInterfaceInUseByRoute(errors.Conflict):
+    template = ("Router interface for subnet {subnet_id} on router {router_id} cannot be "
+                "deleted, as it is required by one or more routes.")

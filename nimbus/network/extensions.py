@@ -20,10 +20,20 @@ class Extension:
 EXTENSIONS: tuple[Extension, ...] = (
     Extension("allowed-address-pairs", "Allowed Address Pairs",
               "Provides allowed address pairs", "2013-07-23T10:00:00-00:00"),
+    Extension("auto-allocated-topology", "Auto Allocated Topology Services",
+              "Auto Allocated Topology Services.", "2016-01-01T00:00:00-00:00"),
     Extension("binding", "Port Binding", "Expose port bindings of a virtual port to external "
               "application", "2014-02-03T10:00:00-00:00"),
+    Extension("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
+              "Extension of the router abstraction for specifying whether SNAT should occur "
+              "on the external gateway", "2013-03-28T10:00:00-00:00"),
     Extension("external-net", "Neutron external network",
               "Adds external network attribute to network resource."),
+    Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router",
+              "2013-02-01T10:00:00-00:00"),
+    Extension("extraroute-atomic", "Atomically add/remove extra routes",
+              "Edit extra routes of a router on server side by atomically adding/removing "
+              "extra routes", "2019-07-10T00:00:00-00:00"),
     Extension("extra_dhcp_opt", "Neutron Extra DHCP options",
               "Extra options configuration for DHCP. For example PXE boot options to DHCP "
               "clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
@@ -49,6 +59,9 @@ EXTENSIONS: tuple[Extension, ...] = (
               "quotas usage statistics per project", "2017-02-10T10:00:00-00:00"),
     Extension("quotas", "Quota management support", "Expose functions for quotas management "
               "per project", "2012-07-29T10:00:00-00:00"),
+    Extension("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding "
+              "between L2 Neutron networks and access to external networks via a NAT gateway.",
+              "2012-07-20T10:00:00-00:00"),
     Extension("security-group", "security-group", "The security groups extension.",
               "2012-10-05T10:00:00-00:00"),
     Extension("security-groups-normalized-cidr", "Security group rule normalized CIDR",

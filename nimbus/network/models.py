@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -55,6 +56,8 @@ class NetworkRow(StandardAttrs, Base):
     physical_network: Mapped[str | None] = mapped_column(String(64), nullable=True)
     segmentation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     availability_zone_hints: Mapped[list[Any]] = mapped_column(default=list)
+    # The external network auto-allocated topologies get their gateway on.
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SubnetRow(StandardAttrs, Base):
@@ -169,3 +172,55 @@ class SecurityGroupRuleRow(StandardAttrs, Base):
     port_range_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
     port_range_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
     remote_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RouterRow(StandardAttrs, Base):
+    __tablename__ = "network_routers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The external gateway: its port (network:router_gateway) and whether it does SNAT.
+    gw_port_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
+    # [{"destination": cidr, "nexthop": ip}, ...] (extraroute), in the order given.
+    routes: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class RouterPortRow(Base):
+    """A port a router owns: its interfaces and its gateway."""
+
+    __tablename__ = "network_router_ports"
+    port_id: Mapped[str] = mapped_column(String(36), ForeignKey(
+        "network_ports.id", ondelete="CASCADE", name="fk_network_router_ports_port"),
+        primary_key=True)
+    router_id: Mapped[str] = mapped_column(String(36), ForeignKey(
+        "network_routers.id", ondelete="CASCADE", name="fk_network_router_ports_router"),
+        index=True)
+    port_type: Mapped[str] = mapped_column(String(64))
+
+
+class FloatingIpRow(StandardAttrs, Base):
+    __tablename__ = "network_floating_ips"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    floating_network_id: Mapped[str] = mapped_column(String(36), index=True)
+    # The port (network:floatingip) that holds the address on the external network.
+    floating_port_id: Mapped[str] = mapped_column(String(36), ForeignKey(
+        "network_ports.id", ondelete="CASCADE", name="fk_network_floating_ips_port"))
+    floating_ip_address: Mapped[str] = mapped_column(String(64))
+    fixed_port_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    fixed_ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    router_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
+
+
+class AutoAllocatedTopologyRow(Base):
+    """The network and router auto-allocation made for a project: one per project."""
+
+    __tablename__ = "network_auto_allocated_topologies"
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(36), ForeignKey(
+        "network_networks.id", ondelete="CASCADE", name="fk_network_auto_topology_network"))
+    router_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

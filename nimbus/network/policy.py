@@ -26,7 +26,7 @@ DEFAULTS: dict[str, str] = {
     "update_network": ADMIN_OR_OWNER,
     "delete_network": ADMIN_OR_OWNER,
     **{f"{verb}_network:{attr}": ADMIN for verb in ("create", "update")
-       for attr in ("shared", "router:external", *_PROVIDER)},
+       for attr in ("shared", "router:external", "is_default", *_PROVIDER)},
     **{f"get_network:{attr}": ADMIN for attr in _PROVIDER},
     # subnets
     "create_subnet": ADMIN_OR_NET_OWNER,

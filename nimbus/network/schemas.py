@@ -47,6 +47,7 @@ NETWORK: dict[str, Attr] = {
     "admin_state_up": Attr(v.boolean, default=True),
     "shared": Attr(v.boolean, default=False),
     "router:external": Attr(v.boolean, default=False),
+    "is_default": Attr(v.boolean, default=False),
     "mtu": Attr(v.integer(68, 65535)),
     "port_security_enabled": Attr(v.boolean, default=True),
     "availability_zone_hints": Attr(v.list_of(v.string(255), unique=True), put=False, default=[]),
@@ -135,7 +136,32 @@ SECURITY_GROUP_RULE: dict[str, Attr] = {
     "remote_ip_prefix": Attr(protocols.prefix, put=False, default=None),
 }
 
+_GATEWAY = v.dict_with({"network_id": (v.uuid_str, True), "enable_snat": (v.boolean, False),
+                        "external_fixed_ips": (v.list_of(_FIXED_IP), False)})
+
+ROUTER: dict[str, Attr] = {
+    "name": _NAME,
+    "description": _DESCRIPTION,
+    "project_id": _PROJECT,
+    "tenant_id": _PROJECT,
+    "admin_state_up": Attr(v.boolean, default=True),
+    "external_gateway_info": Attr(lambda x: None if x is None or x == {} else _GATEWAY(x)),
+    "routes": Attr(v.list_of(_ROUTE), post=False),
+}
+
+FLOATING_IP: dict[str, Attr] = {
+    "description": _DESCRIPTION,
+    "project_id": _PROJECT,
+    "tenant_id": _PROJECT,
+    "floating_network_id": Attr(v.uuid_str, put=False, default=REQUIRED),
+    "floating_ip_address": Attr(v.ip_address_or_none, put=False),
+    "subnet_id": Attr(v.uuid_or_none, put=False),
+    "port_id": Attr(v.uuid_or_none),
+    "fixed_ip_address": Attr(v.ip_address_or_none),
+}
+
 RESOURCES: dict[str, dict[str, Attr]] = {
+    "router": ROUTER, "floatingip": FLOATING_IP,
     "network": NETWORK, "subnet": SUBNET, "port": PORT,
     "security_group": SECURITY_GROUP, "security_group_rule": SECURITY_GROUP_RULE}
 

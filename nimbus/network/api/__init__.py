@@ -7,10 +7,13 @@ from fastapi import FastAPI
 from nimbus.core.auth import TokenValidator
 from nimbus.core.http import create_app, neutron_error_body
 from nimbus.network.api import (
+    auto_allocation,
+    floating_ips,
     ip_availability,
     networks,
     ports,
     quotas,
+    routers,
     security_groups,
     subnets,
     tags,
@@ -30,6 +33,6 @@ def build_app(deps: NetworkDeps, validator: TokenValidator) -> FastAPI:
     app.router.redirect_slashes = False
     app.state.network = deps
     for module in (versions, networks, subnets, ports, quotas, ip_availability, tags,
-                   security_groups):
+                   security_groups, routers, floating_ips, auto_allocation):
         app.include_router(module.router)
     return app

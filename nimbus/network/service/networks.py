@@ -29,6 +29,8 @@ _TUNNEL_TYPES = ("vxlan", "geneve", "gre")
 _MAX_SEGMENT = {"vlan": 4094, "vxlan": (1 << 24) - 1, "geneve": (1 << 24) - 1,
                 "gre": (1 << 32) - 1}
 DHCP_OWNER = "network:dhcp"
+# Attributes only an admin may set (each has a `<verb>_network:<attr>` rule).
+_ADMIN_FLAGS = ("shared", "router:external", "is_default")
 
 
 async def to_dicts(session: AsyncSession, rows: Sequence[NetworkRow]) -> list[dict[str, Any]]:
@@ -46,7 +48,7 @@ async def to_dicts(session: AsyncSession, rows: Sequence[NetworkRow]) -> list[di
 def _to_dict(row: NetworkRow, subnets: list[str], tags: list[str]) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "status": row.status, "subnets": subnets,
             "admin_state_up": row.admin_state_up, "shared": row.shared,
-            "router:external": row.external, "mtu": row.mtu,
+            "router:external": row.external, "is_default": row.is_default, "mtu": row.mtu,
             "port_security_enabled": row.port_security_enabled,
             "availability_zone_hints": list(row.availability_zone_hints),
             "availability_zones": [],
@@ -111,7 +113,7 @@ async def _create(session: AsyncSession, deps: NetworkDeps, ctx: RequestContext,
                   attrs: dict[str, Any]) -> NetworkRow:
     project_id = access.check_project(ctx, attrs)
     target = {"project_id": project_id, "tenant_id": project_id}
-    given = [k for k, val in attrs.items() if k in ("shared", "router:external") and val] + \
+    given = [k for k, val in attrs.items() if k in _ADMIN_FLAGS and val] + \
         [k for k in _PROVIDER if attrs.get(k) is not None]
     access.authorize(deps, ctx, "create_network", target, given)
     mtu = attrs.get("mtu", deps.config.mtu)
@@ -119,6 +121,8 @@ async def _create(session: AsyncSession, deps: NetworkDeps, ctx: RequestContext,
         raise errors.InvalidInput(error_message=f"Requested MTU is too big, maximum is "
                                                 f"{deps.config.mtu}")
     await quotas.enforce(session, deps, project_id, "network")
+    if attrs["is_default"]:
+        await _check_default(session, None)
     kind, physnet, segment = await _segment(session, deps, attrs)
     now = db.utcnow()
     row = NetworkRow(id=str(uuid.uuid4()), project_id=project_id, name=attrs["name"],
@@ -128,7 +132,7 @@ async def _create(session: AsyncSession, deps: NetworkDeps, ctx: RequestContext,
                      port_security_enabled=attrs["port_security_enabled"],
                      availability_zone_hints=attrs["availability_zone_hints"],
                      network_type=kind, physical_network=physnet, segmentation_id=segment,
-                     created_at=now, updated_at=now, revision_number=0)
+                     is_default=attrs["is_default"], created_at=now, updated_at=now, revision_number=0)
     session.add(row)
     return row
 
@@ -162,21 +166,32 @@ async def update_network(deps: NetworkDeps, ctx: RequestContext, network_id: str
         row = await access.visible_network(session, ctx, network_id, for_update=True)
         target = access.network_target(row)
         access.authorize(deps, ctx, "update_network", target,
-                         [k for k in attrs if k in ("shared", "router:external")])
+                         [k for k in attrs if k in _ADMIN_FLAGS])
         if "mtu" in attrs and attrs["mtu"] > deps.config.mtu:
             raise errors.InvalidInput(error_message=f"Requested MTU is too big, maximum is "
                                                     f"{deps.config.mtu}")
         if attrs.get("shared") is False and row.shared:
             await _check_unshare(session, row)
+        if attrs.get("is_default") and not row.is_default:
+            await _check_default(session, row.id)
         for key, column in (("name", "name"), ("description", "description"),
                             ("admin_state_up", "admin_state_up"), ("shared", "shared"),
                             ("router:external", "external"), ("mtu", "mtu"),
-                            ("port_security_enabled", "port_security_enabled")):
+                            ("port_security_enabled", "port_security_enabled"),
+                            ("is_default", "is_default")):
             if key in attrs:
                 setattr(row, column, attrs[key])
         access.touch(row)
         await session.flush()
         return (await to_dicts(session, [row]))[0]
+
+
+async def _check_default(session: AsyncSession, network_id: str | None) -> None:
+    """One default external network at most (auto-allocation gets its gateway there)."""
+    found = await session.scalar(select(NetworkRow.id).where(NetworkRow.is_default.is_(True))
+                                 .with_for_update())
+    if found is not None and found != network_id:
+        raise errors.DefaultExternalNetworkExists(net_id=network_id or "", default_net_id=found)
 
 
 async def _check_unshare(session: AsyncSession, row: NetworkRow) -> None:

@@ -23,7 +23,15 @@ from nimbus.core.policy import PolicyNotAuthorized
 from nimbus.network import errors, schemas
 from nimbus.network.deps import NetworkDeps
 from nimbus.network.models import IpAllocationRow, NetworkRow, PortRow, SubnetRow, TagRow
-from nimbus.network.service import access, cidrs, ipam, listing, quotas, security_groups
+from nimbus.network.service import (
+    access,
+    cidrs,
+    ipam,
+    l3_ports,
+    listing,
+    quotas,
+    security_groups,
+)
 from nimbus.network.service.subnets import is_auto_address
 
 LOG = logging.getLogger(__name__)
@@ -381,7 +389,20 @@ async def delete_port(deps: NetworkDeps, ctx: RequestContext, port_id: str) -> N
         target = _port_target(network, row.project_id)
         if not deps.allowed(ctx, "delete_port", target):
             raise PolicyNotAuthorized(rule="delete_port")
-        await session.execute(delete(IpAllocationRow).where(IpAllocationRow.port_id == port_id))
-        await session.execute(delete(TagRow).where(TagRow.resource_id == port_id))
-        await session.delete(row)
+        await l3_ports.before_port_delete(session, row)
+        await remove_in(session, row)
     LOG.info("port %s deleted", port_id)
+
+
+async def create_in(session: AsyncSession, deps: NetworkDeps, ctx: RequestContext,
+                    item: dict[str, Any]) -> PortRow:
+    """One port in the caller's transaction: routers and floating IPs create theirs so."""
+    return await _create(session, deps, ctx, schemas.prepare("port", item, create=True))
+
+
+async def remove_in(session: AsyncSession, row: PortRow) -> None:
+    """The port and its addresses, in the caller's transaction."""
+    await session.execute(delete(IpAllocationRow).where(IpAllocationRow.port_id == row.id))
+    await session.execute(delete(TagRow).where(TagRow.resource_id == row.id))
+    await session.delete(row)
+    await session.flush()

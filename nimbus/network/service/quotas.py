@@ -17,19 +17,22 @@ from nimbus.network import errors
 from nimbus.network import validators as v
 from nimbus.network.deps import NetworkDeps
 from nimbus.network.models import (
+    FloatingIpRow,
     NetworkRow,
     PortRow,
     QuotaRow,
+    RouterRow,
     SecurityGroupRow,
     SecurityGroupRuleRow,
     SubnetRow,
 )
 
 Counted = (type[NetworkRow] | type[SubnetRow] | type[PortRow] | type[SecurityGroupRow]
-           | type[SecurityGroupRuleRow])
+           | type[SecurityGroupRuleRow] | type[RouterRow] | type[FloatingIpRow])
 COUNTED: dict[str, Counted] = {
     "network": NetworkRow, "subnet": SubnetRow, "port": PortRow,
-    "security_group": SecurityGroupRow, "security_group_rule": SecurityGroupRuleRow}
+    "security_group": SecurityGroupRow, "security_group_rule": SecurityGroupRuleRow,
+    "router": RouterRow, "floatingip": FloatingIpRow}
 
 
 def defaults(deps: NetworkDeps) -> dict[str, int]:

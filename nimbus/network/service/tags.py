@@ -17,7 +17,7 @@ from nimbus.network import errors
 from nimbus.network import validators as v
 from nimbus.network.deps import NetworkDeps
 from nimbus.network.models import StandardAttrs, TagRow
-from nimbus.network.service import access, security_groups
+from nimbus.network.service import access, floating_ips, routers, security_groups
 
 MAX_TAGS = 50
 
@@ -49,8 +49,21 @@ async def _security_group(session: AsyncSession, ctx: RequestContext,
     return row, row.project_id
 
 
+async def _router(session: AsyncSession, ctx: RequestContext,
+                  item_id: str) -> tuple[StandardAttrs, str]:
+    row = await routers.visible_router(session, ctx, item_id)
+    return row, row.project_id
+
+
+async def _floating_ip(session: AsyncSession, ctx: RequestContext,
+                       item_id: str) -> tuple[StandardAttrs, str]:
+    row = await floating_ips.visible_floating_ip(session, ctx, item_id)
+    return row, row.project_id
+
+
 TAGGABLE: dict[str, Finder] = {"networks": _network, "subnets": _subnet, "ports": _port,
-                               "security-groups": _security_group}
+                               "security-groups": _security_group, "routers": _router,
+                               "floatingips": _floating_ip}
 
 
 def _finder(collection: str) -> Finder:

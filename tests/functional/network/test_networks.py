@@ -17,7 +17,7 @@ NETWORK_KEYS = {"id", "name", "status", "subnets", "admin_state_up", "shared", "
                 "mtu", "port_security_enabled", "availability_zones", "availability_zone_hints",
                 "description", "tags", "created_at", "updated_at", "revision_number", "project_id",
                 "tenant_id", "provider:network_type", "provider:physical_network",
-                "provider:segmentation_id"}
+                "provider:segmentation_id", "is_default"}
 PROVIDER = {"provider:network_type", "provider:physical_network", "provider:segmentation_id"}
 
 
