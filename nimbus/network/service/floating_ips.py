@@ -121,7 +121,7 @@ async def _associate(session: AsyncSession, ctx: RequestContext, row: FloatingIp
                    "floating IP")
     allocations = (await session.execute(select(
         IpAllocationRow.ip_address, IpAllocationRow.subnet_id).where(
-        IpAllocationRow.port_id == port.id))).tuples().all()
+        IpAllocationRow.port_id == port.id))).all()
     v4 = [(ip, subnet) for ip, subnet in allocations if cidrs.address(ip).version == 4]
     if fixed_ip is not None:
         chosen = [(ip, subnet) for ip, subnet in v4 if ip == fixed_ip]

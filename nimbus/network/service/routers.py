@@ -64,7 +64,7 @@ async def to_dicts(session: AsyncSession, rows: Sequence[RouterRow]) -> list[dic
     gateways = [row.gw_port_id for row in rows if row.gw_port_id]
     fixed = await _fixed_ips(session, gateways)
     networks = dict((await session.execute(select(PortRow.id, PortRow.network_id).where(
-        PortRow.id.in_(gateways)))).tuples().all()) if gateways else {}
+        PortRow.id.in_(gateways)))).all()) if gateways else {}
     tags = await access.tags_of(session, [row.id for row in rows])
     found = []
     for row in rows:
