@@ -35,8 +35,10 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -152,6 +154,12 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, memory_kb(self.pid)["VmRSS"])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time of the process `pid`, threads that ended included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def reset_hwm(pid: int) -> bool:
@@ -283,12 +291,23 @@ def hash_in_memory(algorithm: str, block: bytes, size: int) -> float:
 @dataclasses.dataclass
 class Figures:
     rows: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    # CPU seconds that this process and the server spent on each phase, which other work on
+    # the machine does not inflate as it does the elapsed time.
+    cpu: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     rss_before_kb: int = 0
     rss_peak_kb: int = 0
     hwm_growth_kb: int | None = None
 
     def add(self, name: str, seconds: float) -> None:
         self.rows.setdefault(name, []).append(seconds)
+
+    def measure(self, name: str, pid: int, phase: Callable[..., float], *args: Any,
+                **kwargs: Any) -> None:
+        """Runs `phase(*args, **kwargs)`, which returns its elapsed seconds, and records its
+        CPU time too."""
+        before = time.process_time() + cpu_seconds(pid)
+        self.add(name, phase(*args, **kwargs))
+        self.cpu.setdefault(name, []).append(time.process_time() + cpu_seconds(pid) - before)
 
 
 def bench(args: argparse.Namespace) -> tuple[Figures, int, int]:
@@ -314,9 +333,9 @@ def bench(args: argparse.Namespace) -> tuple[Figures, int, int]:
         # Each run does every phase, so that load from elsewhere on the machine weighs on
         # the baselines and the transfers alike.
         for run in range(args.runs):
-            figures.add(PLAIN, plain_copy(source, copy))
+            figures.measure(PLAIN, pid, plain_copy, source, copy)
             copy.unlink()
-            figures.add(DURABLE, durable_copy(source, copy))
+            figures.measure(DURABLE, pid, durable_copy, source, copy)
             copy.unlink()
             for algorithm in HASHES:
                 figures.add(algorithm, hash_in_memory(algorithm, block, size))
@@ -329,16 +348,17 @@ def bench(args: argparse.Namespace) -> tuple[Figures, int, int]:
             before = memory_kb(pid)["VmRSS"]
             hwm_reset = reset_hwm(pid)
             with RssSampler(pid) as sampler:
-                figures.add(UPLOAD, put_file(base, path, token, source))
+                figures.measure(UPLOAD, pid, put_file, base, path, token, source)
             if run == 0 or sampler.peak - before > figures.rss_peak_kb - figures.rss_before_kb:
                 figures.rss_before_kb, figures.rss_peak_kb = before, sampler.peak
                 if hwm_reset:
                     figures.hwm_growth_kb = memory_kb(pid)["VmHWM"] - before
-            figures.add(DOWNLOAD_SYNC, get_file(base, path, token, download, sync=True))
+            figures.measure(DOWNLOAD_SYNC, pid, get_file, base, path, token, download, sync=True)
             download.unlink()
-            figures.add(DOWNLOAD, get_file(base, path, token, download))
+            figures.measure(DOWNLOAD, pid, get_file, base, path, token, download)
             download.unlink()
-            figures.add(DOWNLOAD_RAW, get_file(base, path, token, download, check=False))
+            figures.measure(DOWNLOAD_RAW, pid, get_file, base, path, token, download,
+                            check=False)
             if not filecmp.cmp(download, source, shallow=False):
                 sys.exit("download failed: the bytes differ from the upload")
             download.unlink()
@@ -357,16 +377,20 @@ def print_table(figures: Figures, size: int, pid: int, args: argparse.Namespace)
           f"and server (pid {pid})")
     pick = min if args.stat == "best" else statistics.median
     chosen = {name: pick(values) for name, values in figures.rows.items()}
-    header = f"{'phase':<30}{'seconds':>9}{'MB/s':>8}{'vs page-cache copy':>20}{'vs durable copy':>17}"
+    cpu = {name: statistics.median(values) for name, values in figures.cpu.items()}
+    header = (f"{'phase':<30}{'seconds':>9}{'MB/s':>8}{'vs page-cache copy':>20}"
+              f"{'vs durable copy':>17}{'CPU s':>8}")
     print(header)
     print("-" * len(header))
     for name, seconds in chosen.items():
         if name in HASHES:
             continue
         print(f"{name:<30}{seconds:>9.3f}{size / MB / seconds:>8.0f}"
-              f"{chosen[PLAIN] / seconds:>20.0%}{chosen[DURABLE] / seconds:>17.0%}")
+              f"{chosen[PLAIN] / seconds:>20.0%}{chosen[DURABLE] / seconds:>17.0%}"
+              f"{cpu[name]:>8.2f}")
     rates = ", ".join(f"{name} {size / MB / chosen[name]:.0f} MB/s" for name in HASHES)
-    print(f"one core hashing in memory: {rates}")
+    print(f"one core hashing in memory: {rates}; CPU s: median CPU time of the bench and the "
+          "server (client and server, for a transfer)")
     growth = (figures.rss_peak_kb - figures.rss_before_kb) / 1024
     print(f"server RSS during the upload: {figures.rss_before_kb / 1024:.1f} MiB before, "
           f"peak {figures.rss_peak_kb / 1024:.1f} MiB (+{growth:.1f} MiB, sampled every 2 ms)"
