@@ -384,10 +384,11 @@ async def test_a_stalled_upload_keeps_its_lease(cloud: Cloud) -> None:
     process renews the lease, so recovery spares it and its partial file."""
     headers = await cloud.admin_headers()
     image = await create(cloud, headers)
-    cloud.services.image.config.upload_lease_seconds = 0.4
+    # Renewed every 0.25 s: only a renewal late by a whole second could make this fail.
+    cloud.services.image.config.upload_lease_seconds = 1.0
     release = asyncio.Event()
     uploading = await _slow_upload(cloud, headers, image["id"], release)
-    await asyncio.sleep(1.2)  # three leases without a byte
+    await asyncio.sleep(2.5)  # two and a half leases without a byte
 
     await data_service.recover(cloud.services.image)
     release.set()
