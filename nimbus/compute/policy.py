@@ -39,6 +39,7 @@ DEFAULTS: dict[str, str] = {
     "os_compute_api:servers:delete": "rule:admin_or_member",
     "os_compute_api:os-deferred-delete:force": "rule:admin_or_member",
     "os_compute_api:os-deferred-delete:restore": "rule:admin_or_member",
+    "os_compute_api:os-admin-actions:reset_state": ADMIN,
     "os_compute_api:os-extended-server-attributes": ADMIN,
     "os_compute_api:servers:stop": "rule:admin_or_member",
     "os_compute_api:servers:start": "rule:admin_or_member",

@@ -36,6 +36,14 @@ def _int_from_text(value: object) -> object:
 Count = Annotated[int, BeforeValidator(_int_from_text)]
 
 
+def _number_as_text(value: object) -> object:
+    """Nova takes a flavor id as a string or a JSON number (Tempest sends integers), kept as
+    its text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -45,7 +53,8 @@ class FlavorCreate(_Strict):
     ram: Count = Field(ge=1, le=MAX_INT)
     vcpus: Count = Field(ge=1, le=MAX_INT)
     disk: Count = Field(ge=0, le=MAX_INT)
-    id: str | None = Field(default=None, min_length=1, max_length=255)
+    id: Annotated[str, BeforeValidator(_number_as_text)] | None = Field(
+        default=None, min_length=1, max_length=255)
     ephemeral: Count = Field(default=0, ge=0, le=MAX_INT, alias="OS-FLV-EXT-DATA:ephemeral")
     swap: Count = Field(default=0, ge=0, le=MAX_INT)
     rxtx_factor: float = Field(default=1.0, gt=0, le=3.40282e38)
@@ -232,6 +241,14 @@ class ServerCreateRequest(_Strict):
     server: ServerCreate
     scheduler_hints: SchedulerHints | None = Field(default=None, alias="OS-SCH-HNT:scheduler_hints")
     scheduler_hints_new: SchedulerHints | None = Field(default=None, alias="os:scheduler_hints")
+
+
+class ResetState(_Strict):
+    state: Literal["active", "error"]
+
+
+class ResetStateRequest(_Strict):
+    reset: ResetState = Field(alias="os-resetState")
 
 
 class ServerUpdate(_Strict):

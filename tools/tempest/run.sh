@@ -3,8 +3,8 @@
 #
 #   tools/tempest/run.sh [identity|image|...] [extra `tempest run` arguments]
 #
-# NIMBUS_PORT and NIMBUS_STATE_DIR say which cloud (as for `make up`). Tests that need
-# something Nimbus does not offer are listed, with the reason, in tools/tempest/<api>-exclude.txt.
+# NIMBUS_PORT, NIMBUS_STATE_DIR and NIMBUS_FAKE_HOSTS say which cloud (as for `make up`).
+# Tests that need something Nimbus does not offer are listed, with the reason, in tools/tempest/<api>-exclude.txt.
 # The services an API's tests need are marked available in [service_available]; the others stay
 # off, so Tempest skips what depends on them.
 set -euo pipefail
@@ -42,6 +42,7 @@ images=("" "")
 [ "$api" = compute ] && read -ra images < <(python3 tools/tempest/images.py "$url" "$admin_password")
 sed -e "s|@URL@|$url|g" -e "s|@ADMIN_PASSWORD@|$admin_password|g" -e "s|@LOG_DIR@|$workspace/logs|g" \
     -e "s|@IMAGE_REF@|${images[0]}|g" -e "s|@IMAGE_REF_ALT@|${images[1]}|g" \
+    -e "s|@COMPUTE_NODES@|${NIMBUS_FAKE_HOSTS:-1}|g" \
     "${available[@]}" tools/tempest/tempest.conf.in >"$workspace/etc/tempest.conf"
 
 exclude=$root/tools/tempest/$api-exclude.txt

@@ -7,9 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from nimbus.compute import views
+from nimbus.compute.api import params
 from nimbus.compute.api.versioning import Version
 from nimbus.compute.deps import Deps
+from nimbus.compute.schemas import ResetStateRequest
 from nimbus.compute.service import instance_actions, server_actions, servers
+from nimbus.compute.states import VmState
 from nimbus.core import errors
 from nimbus.core.http import Ctx, OrjsonResponse
 
@@ -47,6 +50,9 @@ async def server_action(request: Request, server_id: str, deps: Deps, ctx: Ctx,
         await server_actions.set_lock(deps, ctx, server_id, name == "lock", reason)
     elif name == "forceDelete":
         await servers.delete_server(deps, ctx, server_id, force=True)
+    elif name == "os-resetState":
+        reset = (await params.body_as(request, ResetStateRequest)).reset
+        await server_actions.reset_state(deps, ctx, server_id, VmState(reset.state))
     elif name == "restore":
         await server_actions.restore(deps, ctx, server_id)
     elif name == "os-getConsoleOutput":

@@ -105,11 +105,15 @@ async def list_flavors(deps: ComputeDeps, ctx: RequestContext, q: FlavorQuery) -
     return [Flavor.from_row(r, specs[r.id]) for r in rows]
 
 
+def usable(query: Select[Any], ctx: RequestContext) -> Select[Any]:
+    """The flavors a caller may see and boot: admins any, others the public ones and the
+    private ones shared with their project."""
+    return query if ctx.is_admin else _visible(query, ctx, True)
+
+
 async def _row(session: AsyncSession, ctx: RequestContext, flavorid: str) -> FlavorRow:
-    query = select(FlavorRow).where(FlavorRow.flavorid == flavorid)
-    if not ctx.is_admin:
-        query = _visible(query, ctx, True)
-    row = (await session.execute(query)).scalar_one_or_none()
+    query = usable(select(FlavorRow).where(FlavorRow.flavorid == flavorid), ctx)
+    row: FlavorRow | None = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise errors.FlavorNotFound(flavor_id=flavorid)
     return row

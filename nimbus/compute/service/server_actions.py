@@ -61,6 +61,21 @@ async def power_action(deps: ComputeDeps, ctx: RequestContext, server_id: str, n
     await deps.agents.power_action(ctx, host, server_id, agent_action)
 
 
+async def reset_state(deps: ComputeDeps, ctx: RequestContext, server_id: str,
+                      state: VmState) -> None:
+    """os-admin-actions' os-resetState: an admin declares the server ACTIVE or ERROR, whatever
+    it was doing (Nova's admin_state_reset: no expected task_state)."""
+    async with deps.write() as session:
+        row = await visible_row(session, ctx, server_id)
+        deps.policy.authorize("os_compute_api:os-admin-actions:reset_state", ctx,
+                              {"project_id": row.project_id})
+        await instances.start_action(session, ctx, row.uuid, "resetState")
+        if not await instances.compare_and_swap(session, row.uuid,
+                                                {"vm_state": state, "task_state": None}):
+            raise errors.ServerNotFound(server_id=server_id)
+        await instances.finish_action(session, row.uuid, ctx.request_id)
+
+
 async def restore(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> None:
     """os-deferred-delete's restore. Nimbus deletes at once (Nova's reclaim_instance_interval
     of 0), so no server is ever SOFT_DELETED and a restore finds none to bring back: 409."""

@@ -33,7 +33,7 @@ from nimbus.compute.models import (
 )
 from nimbus.compute.objects import FlavorSpec, RequestSpec
 from nimbus.compute.schemas import SchedulerHints, ServerCreateRequest
-from nimbus.compute.service import disk_config, instances, quotas
+from nimbus.compute.service import disk_config, flavors, instances, quotas
 from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.core import db
 from nimbus.core import errors as core_errors
@@ -74,7 +74,8 @@ def _is_uuid(value: str) -> bool:
 async def _flavor(session: AsyncSession, ctx: RequestContext, flavor_ref: str) -> FlavorSpec:
     # flavorRef may be an id or a link ending in one.
     flavorid = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
-    row = (await session.execute(select(FlavorRow).where(FlavorRow.flavorid == flavorid))).scalar()
+    query = flavors.usable(select(FlavorRow).where(FlavorRow.flavorid == flavorid), ctx)
+    row = (await session.execute(query)).scalar()
     if row is None or row.disabled:
         raise core_errors.BadRequest(f"Flavor {flavorid} could not be found.")
     specs = {s.key: s.value for s in (await session.execute(select(FlavorExtraSpecRow).where(

@@ -82,6 +82,19 @@ async def test_duplicate_flavor_name_or_id_is_409(cloud: Cloud) -> None:
     assert by_id.status_code == 409
 
 
+async def test_flavor_id_may_be_a_json_number_and_reads_back_as_text(cloud: Cloud) -> None:
+    headers = await cloud.admin_headers()
+
+    created = await create(cloud, headers, id=7001, ram="512")
+    shown = await cloud.client.get(f"{V}/flavors/7001", headers=headers)
+    flagged = await create(cloud, headers, name="f2", id=True)
+
+    assert created.status_code == 200 and created.json()["flavor"]["id"] == "7001"
+    assert created.json()["flavor"]["ram"] == 512
+    assert shown.status_code == 200 and shown.json()["flavor"]["name"] == "f1"
+    assert flagged.status_code == 400
+
+
 async def test_bad_flavor_bodies_are_400_without_a_row(cloud: Cloud) -> None:
     headers = await cloud.admin_headers()
     for bad in ({"ram": 0}, {"vcpus": "many"}, {"name": " padded "}, {"id": "bad/id"},

@@ -10,6 +10,7 @@ import pytest
 
 from tests.dbs import backends
 from tests.functional.compute.helpers import V, boot, server_body, upload_image, wait_for
+from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
 
 
@@ -24,7 +25,9 @@ def mv(headers: dict[str, str], version: str) -> dict[str, str]:
 
 
 async def active_server(cloud: Cloud, headers: dict[str, str], **extra: Any) -> str:
-    server_id = await boot(cloud, headers, await upload_image(cloud, headers), **extra)
+    """A server of the caller's, booted from a public image the admin uploaded."""
+    image = await upload_image(cloud, await cloud.admin_headers())
+    server_id = await boot(cloud, headers, image, **extra)
     server = await wait_for(cloud, headers, server_id, "ACTIVE", "ERROR")
     assert server is not None and server["status"] == "ACTIVE"
     return server_id
@@ -167,3 +170,63 @@ async def test_restore_finds_no_soft_deleted_server(cloud: Cloud) -> None:
 
     assert live.status_code == 409 and "conflictingRequest" in live.json()
     assert missing.status_code == 404 and "itemNotFound" in missing.json()
+
+
+async def test_admin_resets_a_servers_state(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await active_server(cloud, admin)
+    url = f"{V}/servers/{server_id}/action"
+
+    errored = await cloud.client.post(url, headers=admin, json={"os-resetState": {"state": "error"}})
+    in_error = await cloud.client.get(f"{V}/servers?status=ERROR", headers=admin)
+    shown = await wait_for(cloud, admin, server_id, "ERROR")
+    bad = await cloud.client.post(url, headers=admin, json={"os-resetState": {"state": "paused"}})
+    missing = await cloud.client.post(f"{V}/servers/{'0' * 8}-0000-4000-8000-{'0' * 12}/action",
+                                      headers=admin, json={"os-resetState": {"state": "active"}})
+    back = await cloud.client.post(url, headers=admin, json={"os-resetState": {"state": "active"}})
+    actions = await cloud.client.get(f"{V}/servers/{server_id}/os-instance-actions", headers=admin)
+
+    assert errored.status_code == 202 and errored.content == b""
+    assert [s["id"] for s in in_error.json()["servers"]] == [server_id]
+    assert shown is not None and shown["OS-EXT-STS:task_state"] is None
+    assert bad.status_code == 400 and "badRequest" in bad.json()
+    assert missing.status_code == 404
+    assert back.status_code == 202
+    assert await wait_for(cloud, admin, server_id, "ACTIVE")
+    names = [a["action"] for a in actions.json()["instanceActions"]]
+    assert names.count("resetState") == 2
+
+
+async def test_only_admins_reset_state(cloud: Cloud) -> None:
+    member = {"X-Auth-Token": await member_token(cloud)}
+    server_id = await active_server(cloud, member)
+
+    refused = await cloud.client.post(f"{V}/servers/{server_id}/action", headers=member,
+                                      json={"os-resetState": {"state": "error"}})
+
+    assert refused.status_code == 403 and "forbidden" in refused.json()
+
+
+async def test_a_private_flavor_boots_only_where_it_is_shared(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    flavor = {"name": "private", "ram": 256, "vcpus": 1, "disk": 1, "id": "private-boot",
+              "os-flavor-access:is_public": False}
+    assert (await cloud.client.post(f"{V}/flavors", headers=admin,
+                                    json={"flavor": flavor})).status_code == 200
+    token = await member_token(cloud)
+    member = {"X-Auth-Token": token}
+    project_id = (await cloud.client.get("/identity/v3/auth/tokens", headers={
+        "X-Auth-Token": token, "X-Subject-Token": token})).json()["token"]["project"]["id"]
+    body = server_body(image, flavorRef="private-boot")
+
+    refused = await cloud.client.post(f"{V}/servers", headers=member, json=body)
+    listed = await cloud.client.get(f"{V}/servers", headers=member)
+    by_admin = await cloud.client.post(f"{V}/servers", headers=admin, json=body)
+    await cloud.client.post(f"{V}/flavors/private-boot/action", headers=admin,
+                            json={"addTenantAccess": {"tenant": project_id}})
+    shared = await cloud.client.post(f"{V}/servers", headers=member, json=body)
+
+    assert refused.status_code == 400 and "badRequest" in refused.json()
+    assert listed.json()["servers"] == []
+    assert by_admin.status_code == 202 and shared.status_code == 202
