@@ -30,7 +30,7 @@ admin_password=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
 [ -d "$workspace" ] || "$venv/bin/tempest" init "$workspace" >/dev/null
 case $api in
     image) services=(glance) ;;
-    compute) services=(nova glance) ;;
+    compute) services=(nova glance neutron) ;;
     network) services=(neutron) ;;
     volume) services=(cinder glance) ;;
     *) services=() ;;
