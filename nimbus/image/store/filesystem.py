@@ -65,6 +65,7 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
             writer.shutdown(wait=False)
             raise
         writing: asyncio.Future[None] | None = None
+        closing = False
         try:
             try:
                 offset = 0
@@ -78,10 +79,13 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
                     await writing
                 # The location must survive a crash once the caller reports the image active.
                 await loop.run_in_executor(writer, os.fsync, fd)
+                closing = True
+                await loop.run_in_executor(writer, os.close, fd)
             finally:
                 if writing is not None:
                     writing.cancel()  # a no-op once done; else the thread finishes it anyway
-                writer.submit(os.close, fd)
+                if not closing:  # failed or cancelled: closed after any write still running
+                    writer.submit(os.close, fd)
                 writer.shutdown(wait=False)
             await asyncio.to_thread(_rename_durably, part, final)
         except BaseException as exc:
