@@ -68,7 +68,11 @@ class InstanceRow(Base):
     """A server. Rows are soft-deleted (`deleted_at`), so `changes-since` can show deletions."""
 
     __tablename__ = "compute_instances"
-    __table_args__ = (Index("ix_compute_instances_project_created", "project_id", "created_at"),
+    # Soft-deleted rows pile up: live ones (quota counts, lists) and changed ones
+    # (changes-since) are found without reading the deleted, as Nova's indexes do.
+    __table_args__ = (Index("ix_compute_instances_project_live_created", "project_id",
+                            "deleted_at", "created_at"),
+                      Index("ix_compute_instances_project_updated", "project_id", "updated_at"),
                       Index("ix_compute_instances_host", "host"))
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(255))

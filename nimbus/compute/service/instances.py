@@ -59,20 +59,30 @@ async def start_action(session: AsyncSession, ctx: RequestContext, instance_uuid
                             project_id=ctx.project_id)
     session.add(row)
     await session.flush()
+    for key in [k for k in session.info
+                if isinstance(k, tuple) and k[:2] == ("instance_action", instance_uuid)]:
+        del session.info[key]
+    session.info[("instance_action", instance_uuid, ctx.request_id)] = row
     return row
 
 
 async def _action_for(session: AsyncSession, instance_uuid: str,
                       request_id: str) -> InstanceActionRow | None:
-    """The action an event belongs to: the request's, else the instance's latest."""
+    """The action an event belongs to: the request's, else the instance's latest. Looked up
+    once per transaction (an agent's last report closes an event and the action together)."""
+    key = ("instance_action", instance_uuid, request_id)
+    if key in session.info:
+        cached: InstanceActionRow | None = session.info[key]
+        return cached
     found = (await session.execute(select(InstanceActionRow).where(
         InstanceActionRow.instance_uuid == instance_uuid,
         InstanceActionRow.request_id == request_id))).scalar()
-    if found is not None:
-        return found
-    return (await session.execute(select(InstanceActionRow).where(
-        InstanceActionRow.instance_uuid == instance_uuid).order_by(
-        InstanceActionRow.id.desc()).limit(1))).scalar()
+    if found is None:
+        found = (await session.execute(select(InstanceActionRow).where(
+            InstanceActionRow.instance_uuid == instance_uuid).order_by(
+            InstanceActionRow.id.desc()).limit(1))).scalar()
+    session.info[key] = found
+    return found
 
 
 async def event_start(session: AsyncSession, instance_uuid: str, request_id: str, event: str,

@@ -41,6 +41,15 @@ async def limits(session: AsyncSession, defaults: ComputeQuotaSettings,
     return found
 
 
+COUNTED = ("instances", "cores", "ram")
+NOTHING_COUNTED = Usage(0, 0, 0)
+
+
+def unlimited(limit: dict[str, int]) -> bool:
+    """No limit on instances, cores or ram: their usage needs no counting."""
+    return all(limit[r] < 0 for r in COUNTED)
+
+
 async def instance_usage(session: AsyncSession, project_id: str) -> Usage:
     row = (await session.execute(select(
         func.count(), func.coalesce(func.sum(InstanceRow.vcpus), 0),

@@ -1,6 +1,8 @@
 """`GET /servers` and `/servers/detail`: Nova's filters, sorting and marker pagination.
 
 Non-admins may use a fixed set of filters; Nova silently ignores the rest, and so do we.
+The usual list (sorted by created_at, no name, flavor or ip filter) is paged by the
+database, keyset on (created_at, uuid); the rest are filtered and paged here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow, InstanceTagRow
@@ -134,12 +137,34 @@ async def list_servers(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery,
         name = re.compile(q.name) if q.name else None
     except re.error:
         raise errors.BadRequest(f"Invalid name filter {q.name!r}.") from None
-    query = _ordered(_filtered(ctx, q), ctx, q)
+    filtered = _filtered(ctx, q)
+    query = _ordered(filtered, ctx, q)
+    page = min(q.limit, deps.settings.compute.max_limit) if q.limit is not None else \
+        deps.settings.compute.max_limit
     async with deps.read() as session:
-        rows: list[InstanceRow] = [r for r in (await session.execute(query)).scalars()
-                                   if _matches(r, q, name)]
-        rows = _page(rows, q, deps.settings.compute.max_limit)
+        if name is None and q.flavor is None and q.ip is None and q.sort_keys == ("created_at",):
+            rows = await _page_in_sql(session, filtered, query, q, page)
+        else:
+            rows = [r for r in (await session.execute(query)).scalars() if _matches(r, q, name)]
+            rows = _page(rows, q, page)
         return await assemble(session, rows)
+
+
+async def _page_in_sql(session: AsyncSession, filtered: Select[Any], query: Select[Any],
+                       q: ServerQuery, page: int) -> list[InstanceRow]:
+    """One page read by the database: after the marker in (created_at, uuid) order, the
+    order `_ordered` gives, so it equals what `_page` would cut from every row."""
+    if q.marker is not None:
+        found = (await session.execute(filtered.where(InstanceRow.uuid == q.marker)
+                                       .with_only_columns(InstanceRow.created_at))).first()
+        if found is None:
+            raise errors.BadRequest(f"marker [{q.marker}] not found")
+        created = found[0]
+        beyond = (InstanceRow.created_at > created if q.sort_dirs[0] == "asc"
+                  else InstanceRow.created_at < created)
+        query = query.where(or_(beyond, and_(InstanceRow.created_at == created,
+                                             InstanceRow.uuid < q.marker)))
+    return list((await session.execute(query.limit(page))).scalars())
 
 
 def _matches(row: InstanceRow, q: ServerQuery, name: re.Pattern[str] | None) -> bool:
@@ -151,11 +176,11 @@ def _matches(row: InstanceRow, q: ServerQuery, name: re.Pattern[str] | None) -> 
     return q.ip is None
 
 
-def _page(rows: list[InstanceRow], q: ServerQuery, max_limit: int) -> list[InstanceRow]:
+def _page(rows: list[InstanceRow], q: ServerQuery, page: int) -> list[InstanceRow]:
     if q.marker is not None:
         index = next((i for i, r in enumerate(rows) if r.uuid == q.marker), None)
         if index is None:
             raise errors.BadRequest(f"marker [{q.marker}] not found")
         rows = rows[index + 1:]
-    return rows[:min(q.limit, max_limit) if q.limit is not None else max_limit]
+    return rows[:page]
 

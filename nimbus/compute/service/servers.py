@@ -220,7 +220,9 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
         if 0 <= limit["metadata_items"] < len(server.metadata):
             raise errors.QuotaExceeded(resources="metadata_items", requested=len(server.metadata),
                                        used=0, allowed=limit["metadata_items"])
-        used = await quotas.instance_usage(session, project_id)
+        counted = not quotas.unlimited(limit)
+        used = await quotas.instance_usage(session, project_id) if counted else \
+            quotas.NOTHING_COUNTED
         count, stopper = quotas.instances_that_fit(limit, used, flavor.vcpus, flavor.memory_mb,
                                                    max_count)
         if count < min_count:
@@ -276,7 +278,8 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     # transaction's own snapshot would hide theirs under REPEATABLE READ): whoever finds the
     # limit passed takes its rows back, so racing creates never exceed a quota together.
     async with deps.read() as session:
-        again = await quotas.instance_usage(session, project_id)
+        again = await quotas.instance_usage(session, project_id) if counted else \
+            quotas.NOTHING_COUNTED
         crowded = group is not None and await quotas.group_members_over(session, limit, group.id,
                                                                         user_id, 0)
     if crowded:
