@@ -40,9 +40,16 @@ for service in "${services[@]}"; do available+=(-e "s|^$service = false\$|$servi
 # Compute tests boot two public images (DevStack's CirrOS); other APIs' runs leave them unset.
 images=("" "")
 [ "$api" = compute ] && read -ra images < <(python3 tools/tempest/images.py "$url" "$admin_password")
+# Router and floating IP tests need an external network, as DevStack's `public`.
+public_network=""
+if [ "$api" = network ]; then
+    public_network=$(python3 tools/tempest/public_network.py "$url" "$admin_password")
+    available+=(-e "s|^floating_ips = false\$|floating_ips = true|")
+fi
 sed -e "s|@URL@|$url|g" -e "s|@ADMIN_PASSWORD@|$admin_password|g" -e "s|@LOG_DIR@|$workspace/logs|g" \
     -e "s|@IMAGE_REF@|${images[0]}|g" -e "s|@IMAGE_REF_ALT@|${images[1]}|g" \
     -e "s|@COMPUTE_NODES@|${NIMBUS_FAKE_HOSTS:-1}|g" \
+    -e "s|@PUBLIC_NETWORK_ID@|$public_network|g" \
     "${available[@]}" tools/tempest/tempest.conf.in >"$workspace/etc/tempest.conf"
 
 exclude=$root/tools/tempest/$api-exclude.txt

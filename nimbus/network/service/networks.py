@@ -20,7 +20,7 @@ from nimbus.core.context import RequestContext
 from nimbus.network import errors, schemas
 from nimbus.network.deps import NetworkDeps
 from nimbus.network.models import NetworkRow, PortRow, SubnetRow, TagRow
-from nimbus.network.service import access, listing, quotas
+from nimbus.network.service import access, l3_ports, listing, quotas
 
 LOG = logging.getLogger(__name__)
 
@@ -206,6 +206,7 @@ async def delete_network(deps: NetworkDeps, ctx: RequestContext, network_id: str
     async with deps.write() as session:
         row = await access.visible_network(session, ctx, network_id, for_update=True)
         deps.authorize(ctx, "delete_network", access.network_target(row))
+        await l3_ports.before_network_delete(session, network_id)
         in_use = await session.scalar(select(PortRow.id).where(
             PortRow.network_id == network_id, PortRow.device_owner != DHCP_OWNER).limit(1))
         if in_use:

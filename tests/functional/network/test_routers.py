@@ -345,3 +345,27 @@ async def test_l3_extensions_are_listed(cloud: Cloud) -> None:
     aliases = {e["alias"] for e in resp.json()["extensions"]}
     assert {"router", "ext-gw-mode", "extraroute", "extraroute-atomic",
             "auto-allocated-topology"} <= aliases
+
+
+async def test_floating_ip_free_goes_with_its_external_network(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    caller = await new_caller(cloud)
+    external, _ = await _external(cloud)
+    port_id, router_id = await _reachable_port(cloud, caller, external)
+    free = await create(cloud, admin, "floatingip", floating_network_id=external)
+    used = await create(cloud, admin, "floatingip", floating_network_id=external,
+                        project_id=caller.project_id, port_id=port_id)
+
+    refused = await cloud.client.delete(f"{V2}/networks/{external}", headers=admin)
+
+    # A refused delete writes nothing: the free floating IP is still there.
+    assert_neutron_error(refused, 409, "NetworkInUse")
+    assert {free["id"], used["id"]} <= set(await ids(cloud, admin, "floatingip"))
+    await cloud.client.delete(f"{V2}/floatingips/{used['id']}", headers=admin)
+    await _put(cloud, caller, f"routers/{router_id}", {"router": {"external_gateway_info": None}})
+
+    deleted = await cloud.client.delete(f"{V2}/networks/{external}", headers=admin)
+
+    assert deleted.status_code == 204, deleted.text
+    assert await ids(cloud, admin, "floatingip") == []
+    assert await ids(cloud, admin, "port", f"?network_id={external}") == []
