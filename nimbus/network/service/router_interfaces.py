@@ -110,6 +110,8 @@ async def _adopt_port(session: AsyncSession, ctx: RequestContext, router_id: str
         raise _bad("Router port must have at least one fixed IP")
     await _check_connectable(session, router_id, subnets)
     port.device_id, port.device_owner, port.security_groups = router_id, ROUTER_INTERFACE, []
+    # No agent plugs a router's ports here: the router is its own dataplane, so they are up.
+    port.status = "ACTIVE"
     access.touch(port)
     return port, subnets
 
@@ -125,6 +127,7 @@ async def _port_for_subnet(session: AsyncSession, deps: NetworkDeps, ctx: Reques
         "network_id": subnet.network_id, "project_id": router.project_id,
         "fixed_ips": [{"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}],
         "device_id": router.id, "device_owner": ROUTER_INTERFACE})
+    port.status = "ACTIVE"
     return port, [subnet]
 
 

@@ -58,8 +58,8 @@ async def test_router_interface_by_subnet_takes_the_gateway_ip(cloud: Cloud) -> 
     assert (reply["id"], reply["subnet_id"], reply["subnet_ids"], reply["network_id"]) == (
         router["id"], subnet, [subnet], network)
     port = await show(cloud, caller.headers, "port", reply["port_id"])
-    assert (port["device_owner"], port["device_id"]) == ("network:router_interface",
-                                                         router["id"])
+    assert (port["device_owner"], port["device_id"], port["status"]) == (
+        "network:router_interface", router["id"], "ACTIVE")
     assert port["fixed_ips"] == [{"subnet_id": subnet, "ip_address": "10.1.0.1"}]
     assert port["security_groups"] == []
     assert_neutron_error(again, 400, "BadRequest")
