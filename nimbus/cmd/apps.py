@@ -20,6 +20,7 @@ from nimbus.compute.api import build_app as build_compute_app
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
+from nimbus.core.clients.network import NetworkClient
 from nimbus.core.config import Settings
 from nimbus.core.periodic import Periodic
 from nimbus.core.policy import Enforcer
@@ -90,6 +91,7 @@ def compute_deps(settings: Settings, database: Database, transport: Transport,
     return ComputeDeps(settings=settings, db=database.factory,
                        policy=Enforcer(compute_policy.DEFAULTS, settings.policy_file),
                        images=ImageClient(http, f"{settings.base_url}/image"),
+                       network=NetworkClient(http, f"{settings.base_url}/network"),
                        conductor=rpcapi.ConductorAPI(transport),
                        agents=rpcapi.ComputeAgentAPI(transport))
 

@@ -16,11 +16,13 @@ from nimbus.compute.conductor.manager import ConductorManager
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.manager import BINARY as COMPUTE_BINARY
 from nimbus.compute.manager import ComputeAgent, ConductorHeartbeat
+from nimbus.compute.ops.networking import Ports
 from nimbus.compute.scheduler.manager import SchedulerManager
 from nimbus.compute.virt.driver import VirtDriver
 from nimbus.compute.virt.fake import FakeDriver, FakeHostConfig
 from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
+from nimbus.core.clients.network import NetworkClient
 from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.clients.service_token import ServiceCredentials, ServiceTokenSource
 from nimbus.core.config import Settings
@@ -41,6 +43,7 @@ class RestClients:
     tokens: ServiceTokenSource
     placement: PlacementClient
     images: ImageClient
+    network: NetworkClient
 
 
 def rest_clients(settings: Settings, http: httpx.AsyncClient, service_password: str) -> RestClients:
@@ -48,7 +51,8 @@ def rest_clients(settings: Settings, http: httpx.AsyncClient, service_password: 
         settings.identity.service_user, service_password), http)
     return RestClients(tokens=tokens,
                        placement=PlacementClient(http, f"{settings.base_url}/placement", tokens.token),
-                       images=ImageClient(http, f"{settings.base_url}/image"))
+                       images=ImageClient(http, f"{settings.base_url}/image"),
+                       network=NetworkClient(http, f"{settings.base_url}/network"))
 
 
 def fake_host_names(settings: Settings) -> list[str]:
@@ -109,7 +113,8 @@ def agent_runner(settings: Settings, host: str, driver: VirtDriver, transport: T
     conductor = rpcapi.ConductorAPI(transport)
     cache = ImageCache(settings.state_dir / "image-cache" / host, clients.images,
                        clients.tokens.token)
-    agent = ComputeAgent(host, driver, conductor, clients.placement, cache)
+    agent = ComputeAgent(host, driver, conductor, clients.placement, cache,
+                         Ports(clients.network, clients.tokens.token))
     server = RpcServer(transport, rpcapi.COMPUTE_TOPIC, host, agent, version=rpcapi.API_VERSION)
     admin = RequestContext.admin()
     runner = ServiceRunner(

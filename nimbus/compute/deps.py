@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute.rpcapi import ComputeAgentAPI, ConductorAPI
 from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
+from nimbus.core.clients.network import NetworkClient
 from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.config import Settings
 from nimbus.core.context import RequestContext
@@ -25,6 +26,7 @@ class ComputeDeps:
     db: db.SessionFactory
     policy: Enforcer
     images: ImageClient
+    network: NetworkClient
     conductor: ConductorAPI
     agents: ComputeAgentAPI
 

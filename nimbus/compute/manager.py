@@ -1,6 +1,7 @@
 """The compute agent's RPC endpoint (topic `compute`, one server per host).
 
-    agent = ComputeAgent(host, FakeDriver(...), conductor, placement, image_cache)
+    agent = ComputeAgent(host, FakeDriver(...), conductor, placement, image_cache,
+                         Ports(network_client, service_token))
     await agent.start()       # reconcile with the hypervisor, report resources
     RpcServer(transport, "compute", host, agent)
 
@@ -19,6 +20,7 @@ from typing import Any
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import BuildRequest
 from nimbus.compute.ops import build, power
+from nimbus.compute.ops.networking import Ports
 from nimbus.compute.resource_tracker import ResourceTracker
 from nimbus.compute.rpcapi import ConductorAPI
 from nimbus.compute.states import PowerState, TaskState
@@ -48,8 +50,9 @@ class ConductorHeartbeat(HeartbeatSink):
 
 class ComputeAgent:
     def __init__(self, host: str, driver: VirtDriver, conductor: ConductorAPI,
-                 placement: PlacementClient, images: ImageCache) -> None:
+                 placement: PlacementClient, images: ImageCache, ports: Ports) -> None:
         self.host = host
+        self.ports = ports
         self.driver = driver
         self.conductor = conductor
         self.images = images

@@ -108,6 +108,9 @@ class InstanceRow(Base):
     # requested networks, image properties, hosts already tried.
     request_spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
     system_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The ports of the server as the agent bound them (Nova's network info cache): a list of
+    # {port_id, network_id, network_name, mac_address, fixed_ips, floating_ips, created, tag}.
+    network_info: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)

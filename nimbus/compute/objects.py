@@ -32,6 +32,15 @@ class FlavorSpec(_Payload):
         return {rc: amount for rc, amount in wanted.items() if amount > 0}
 
 
+class RequestedNetwork(_Payload):
+    """One interface a server asked for: a network (with an address, maybe) or a given port."""
+
+    network_id: str | None = None
+    port_id: str | None = None
+    fixed_ip: str | None = None
+    tag: str | None = None
+
+
 class RequestSpec(_Payload):
     """Everything scheduling needs, for a first build and for a retry."""
 
@@ -49,6 +58,7 @@ class RequestSpec(_Payload):
     group_max_per_host: int | None = None
     same_host: list[str] = Field(default_factory=list)
     different_host: list[str] = Field(default_factory=list)
+    requested_networks: list[RequestedNetwork] = Field(default_factory=list)
     # Hosts that already failed this build: never chosen again.
     ignore_hosts: list[str] = Field(default_factory=list)
     # A retry's alternates from the first scheduling: taken first if they still pass the filters.
@@ -85,6 +95,8 @@ class BuildRequest(_Payload):
     metadata: dict[str, str] = Field(default_factory=dict)
     node: str
     attempt: int = 1
+    availability_zone: str | None = None
+    requested_networks: list[RequestedNetwork] = Field(default_factory=list)
 
 
 class ComputeNodeReport(_Payload):

@@ -74,6 +74,12 @@ class ConductorAPI:
         """The guest is gone from `host`: finish the delete and free its resources."""
         await self.client.call(ctx, "instance_destroyed", instance_uuid=instance_uuid, host=host)
 
+    async def network_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
+        """The instance's ports as its agent recorded them (empty when it has none)."""
+        found: list[dict[str, Any]] = await self.client.call(ctx, "network_info",
+                                                             instance_uuid=instance_uuid)
+        return found
+
     async def compute_node_update(self, ctx: RequestContext, report: ComputeNodeReport) -> None:
         await self.client.call(ctx, "compute_node_update", report=report.model_dump(mode="json"))
 

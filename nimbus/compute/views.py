@@ -8,7 +8,7 @@ from typing import Any, Literal
 import orjson
 from fastapi import Request
 
-from nimbus.compute.service import disk_config, quotas
+from nimbus.compute.service import disk_config, ips, quotas
 from nimbus.compute.service.aggregates import Aggregate
 from nimbus.compute.service.availability_zones import Zone
 from nimbus.compute.service.compute_services import Service
@@ -158,7 +158,8 @@ def server_detail(request: Request, server: Server, version: Version, *, is_admi
         if row.image_ref else "",
         "flavor": _flavor(request, row.flavor, version),
         "created": _iso(row.created_at), "updated": _iso(row.updated_at),
-        "addresses": {}, "accessIPv4": row.access_ip_v4 or "", "accessIPv6": row.access_ip_v6 or "",
+        "addresses": ips.addresses(row),
+        "accessIPv4": row.access_ip_v4 or "", "accessIPv6": row.access_ip_v6 or "",
         "links": server_links(request, row.uuid),
         "OS-DCF:diskConfig": disk_config.api_value(row.system_metadata),
     }

@@ -54,7 +54,7 @@ def _query(request: Request, version: tuple[int, int]) -> server_list.ServerQuer
     return server_list.ServerQuery(
         all_tenants=bool(all_tenants), project_id=q.get("project_id") or q.get("tenant_id"),
         name=q.get("name"), status=q.get("status"), image=q.get("image"), flavor=q.get("flavor"),
-        host=q.get("host"), node=q.get("node"), ip=q.get("ip"),
+        host=q.get("host"), node=q.get("node"), ip=q.get("ip"), ip6=q.get("ip6"),
         reservation_id=q.get("reservation_id"),
         changes_since=_time("changes-since", q.get("changes-since")),
         changes_before=changes_before,

@@ -132,7 +132,8 @@ class ConductorManager:
                                 flavor=FlavorSpec.model_validate(row.flavor),
                                 image_id=row.image_ref, key_data=row.key_data,
                                 user_data=row.user_data, metadata=metadata, node=node,
-                                attempt=attempt)
+                                attempt=attempt, availability_zone=row.availability_zone,
+                                requested_networks=request.requested_networks)
 
     async def build_failed(self, ctx: RequestContext, instance_uuid: str, host: str, reason: str,
                            retryable: bool) -> None:
@@ -245,6 +246,11 @@ class ConductorManager:
     async def service_heartbeat(self, ctx: RequestContext, binary: str, host: str,
                                 topic: str | None) -> None:
         await self._heartbeat.beat(ServiceIdentity(binary, host, topic))
+
+    async def network_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
+        async with self.factory() as session:
+            row = await session.get(InstanceRow, instance_uuid)
+            return list(row.network_info or []) if row is not None else []
 
     async def instances_on_host(self, ctx: RequestContext, host: str) -> list[dict[str, Any]]:
         async with self.factory() as session:

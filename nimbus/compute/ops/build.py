@@ -14,6 +14,8 @@ import traceback
 from typing import TYPE_CHECKING
 
 from nimbus.compute.objects import BuildRequest
+from nimbus.compute.ops import networking
+from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import TaskState, VmState
 from nimbus.compute.virt.driver import GuestSpec
 from nimbus.core.context import RequestContext
@@ -42,20 +44,27 @@ async def _advance(agent: ComputeAgent, ctx: RequestContext, uuid: str, task: Ta
 async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest) -> None:
     uuid = req.instance_uuid
     spawned = False
+    ports: NetworkInfo = []
     try:
         agent.tracker.claim(uuid, req.flavor)
-        # TODO(issue 5): ports from the network service, bound to this host, under
-        # task_state networking; TODO(issue 7): volume attachments under block_device_mapping.
-        # Until those exist a build has nothing to do in those states, so it goes straight to
-        # spawning: every state a server shows is one it spends time in.
-        await _advance(agent, ctx, uuid, TaskState.SPAWNING, TaskState.SCHEDULING, start_event=EVENT)
+        await _advance(agent, ctx, uuid, TaskState.NETWORKING, TaskState.SCHEDULING,
+                       start_event=EVENT)
+        ports = await agent.ports.allocate(uuid, req.project_id, agent.host,
+                                          req.availability_zone, req.requested_networks)
+        # TODO(issue 7): volume attachments under block_device_mapping; until then a build
+        # goes from networking straight to spawning.
+        if not await agent.conductor.instance_update(
+                ctx, uuid, {"task_state": TaskState.SPAWNING, "network_info": ports},
+                expected_task_state=[TaskState.NETWORKING], host=agent.host,
+                expected_host=agent.host):
+            raise InstanceGone(uuid)
         image_path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
         info = await agent.driver.spawn(GuestSpec(
             uuid=uuid, name=req.hostname, vcpus=req.flavor.vcpus, memory_mb=req.flavor.memory_mb,
             root_gb=req.flavor.root_gb, image_path=image_path,
             image_format=(image.disk_format or "raw") if image else "raw",
             user_data=req.user_data.encode() if req.user_data else None,
-            metadata=tuple(sorted(req.metadata.items()))))
+            metadata=tuple(sorted(req.metadata.items())), vifs=networking.vifs(ports)))
         spawned = True
         done = await agent.conductor.instance_update(ctx, uuid, {
             "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,
@@ -67,6 +76,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         LOG.info("instance %s changed during its build; stopping", uuid)
         if spawned:
             await agent.driver.destroy(uuid)
+        await agent.ports.release(ports)
         agent.tracker.release(uuid)
         await agent.conductor.event_finish(
             ctx, uuid, EVENT, agent.host,
@@ -76,6 +86,11 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         LOG.warning("build of %s failed on %s: %s", uuid, agent.host, exc)
         if spawned:
             await agent.driver.destroy(uuid)
+        # The ports go before the reschedule, so the next host starts from the request alone.
+        await agent.ports.release(ports)
+        if ports:
+            await agent.conductor.instance_update(ctx, uuid, {"network_info": None},
+                                                  expected_host=agent.host)
         agent.tracker.release(uuid)
         details = "".join(traceback.format_exception(exc))[-4000:]
         await agent.conductor.event_finish(ctx, uuid, EVENT, agent.host, error=details)
@@ -92,6 +107,7 @@ async def terminate(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> None
     """Destroy the guest (if any) and tell the conductor; idempotent."""
     await agent.conductor.event_start(ctx, uuid, "compute_terminate_instance", agent.host)
     await agent.driver.destroy(uuid)
+    await agent.ports.release(await agent.conductor.network_info(ctx, uuid))
     agent.tracker.release(uuid)
     await agent.conductor.event_finish(ctx, uuid, "compute_terminate_instance", agent.host)
     await agent.conductor.instance_destroyed(ctx, uuid, agent.host)

@@ -22,7 +22,8 @@ from nimbus.core.context import RequestContext
 
 # Columns an agent or the conductor may change through instance_update.
 UPDATABLE = {"vm_state", "task_state", "power_state", "host", "node", "launched_at",
-             "terminated_at", "progress", "availability_zone", "deleted_at", "system_metadata"}
+             "terminated_at", "progress", "availability_zone", "deleted_at", "system_metadata",
+             "network_info"}
 
 
 async def compare_and_swap(session: AsyncSession, instance_uuid: str, updates: dict[str, Any],

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow, InstanceTagRow
+from nimbus.compute.service import ips
 from nimbus.compute.service.servers import Server, assemble
 from nimbus.compute.states import vm_states_for_status
 from nimbus.core import errors
@@ -46,6 +47,7 @@ class ServerQuery:
     host: str | None = None
     node: str | None = None
     ip: str | None = None
+    ip6: str | None = None
     reservation_id: str | None = None
     changes_since: dt.datetime | None = None
     changes_before: dt.datetime | None = None
@@ -172,8 +174,7 @@ def _matches(row: InstanceRow, q: ServerQuery, name: re.Pattern[str] | None) -> 
         return False
     if q.flavor is not None and row.flavor.get("flavorid") != q.flavor.rstrip("/").rsplit("/", 1)[-1]:
         return False
-    # TODO(issue 5): ip filters match port addresses once servers have ports.
-    return q.ip is None
+    return ips.matches(row, q.ip, q.ip6)
 
 
 def _page(rows: list[InstanceRow], q: ServerQuery, page: int) -> list[InstanceRow]:

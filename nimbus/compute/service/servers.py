@@ -33,7 +33,7 @@ from nimbus.compute.models import (
 )
 from nimbus.compute.objects import FlavorSpec, RequestSpec
 from nimbus.compute.schemas import SchedulerHints, ServerCreateRequest
-from nimbus.compute.service import disk_config, flavors, instances, quotas
+from nimbus.compute.service import disk_config, flavors, instances, networks, quotas
 from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.core import db
 from nimbus.core import errors as core_errors
@@ -156,20 +156,6 @@ def _counts(req: ServerCreateRequest) -> tuple[int, int]:
     return server.min_count, max_count
 
 
-def _check_networks(req: ServerCreateRequest, version: tuple[int, int]) -> None:
-    networks = req.server.networks
-    if networks is None:
-        if version >= (2, 37):
-            raise core_errors.BadRequest("Invalid input for field/attribute networks: "
-                                         "'networks' is a required property")
-        return
-    if networks == "none":
-        return
-    # TODO(issue 5): networks "auto" and lists need the network service.
-    raise core_errors.BadRequest("Networks other than 'none' need the network service, which "
-                                 "this cloud does not offer yet.")
-
-
 def _hostname(name: str) -> str:
     cleaned = re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
     return cleaned[:63] or "server"
@@ -189,7 +175,6 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
         raise core_errors.BadRequest("tags need microversion 2.52 or later")
     if (server.host or server.hypervisor_hostname) and version < (2, 74):
         raise core_errors.BadRequest("host and hypervisor_hostname need microversion 2.74")
-    _check_networks(req, version)
     min_count, max_count = _counts(req)
     hints = req.scheduler_hints or req.scheduler_hints_new
     same_host = _host_list(hints.same_host if hints else None)
@@ -203,6 +188,7 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     async with deps.read() as session:
         flavor = await _flavor(session, ctx, str(server.flavorRef))
     image = await _image(deps, ctx, server.imageRef, flavor)
+    requested_networks = await networks.resolve(deps, ctx, server.networks, version, max_count)
     auto_disk = disk_config.choose(server.disk_config, image.id,
                                    image.properties.get("auto_disk_config"))
 
@@ -259,7 +245,8 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
             force_node=server.hypervisor_hostname or forced_node,
             group_uuid=group.uuid if group else None, group_policy=group.policy if group else None,
             group_max_per_host=(group.rules or {}).get("max_server_per_host") if group else None,
-            same_host=same_host, different_host=different_host)
+            same_host=same_host, different_host=different_host,
+            requested_networks=requested_networks)
         for row in rows:
             # Kept so that the conductor can schedule it again if the cast below is lost.
             row.request_spec = {"spec": spec.model_copy(update={"instance_uuids": [row.uuid]})

@@ -1,0 +1,108 @@
+"""The network service (Neutron v2.0) as compute sees it: networks, ports, floating IPs.
+
+    client = NetworkClient(http, f"{base_url}/network")
+    port = await client.create_port(token, {"network_id": net_id, "device_id": uuid})
+
+Neutron's errors are mapped once here: 404 becomes `NetworkResourceNotFound`, other 4xx keep
+their status and Neutron's message, anything else (or no answer) is 503.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from nimbus.core import errors
+from nimbus.core.context import outgoing_request_id_headers
+
+
+class NetworkResourceNotFound(errors.NotFound):
+    template = "{message}"
+
+
+def _message(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text.strip()[:200]
+    if isinstance(body, dict) and isinstance(body.get("NeutronError"), dict):
+        return str(body["NeutronError"].get("message", ""))
+    return str(body)[:200]
+
+
+class NetworkClient:
+    """Calls `<endpoint>/v2.0/...` with the token it is given (the user's or a service's)."""
+
+    def __init__(self, http: httpx.AsyncClient, endpoint: str, *, timeout: float = 30.0) -> None:
+        self.http = http
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+
+    async def _call(self, method: str, token: str, path: str, *,
+                    params: dict[str, str] | None = None,
+                    body: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            resp = await self.http.request(
+                method, f"{self.endpoint}/v2.0/{path}", params=params, json=body,
+                timeout=self.timeout,
+                headers={"X-Auth-Token": token, **outgoing_request_id_headers()})
+        except httpx.HTTPError as exc:
+            raise errors.ServiceUnavailable("The network service is unreachable.") from exc
+        if resp.status_code == 404:
+            raise NetworkResourceNotFound(message=_message(resp))
+        if 400 <= resp.status_code < 500:
+            raise errors.error_for_status(resp.status_code, _message(resp))
+        if resp.status_code >= 300:
+            raise errors.ServiceUnavailable(
+                f"The network service answered {resp.status_code}: {_message(resp)}")
+        if resp.status_code == 204:
+            return {}
+        answer: dict[str, Any] = resp.json()
+        return answer
+
+    async def get_network(self, token: str, network_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = (await self._call("GET", token, f"networks/{network_id}"))["network"]
+        return found
+
+    async def list_networks(self, token: str, **filters: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (await self._call(
+            "GET", token, "networks", params=filters))["networks"]
+        return found
+
+    async def get_port(self, token: str, port_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = (await self._call("GET", token, f"ports/{port_id}"))["port"]
+        return found
+
+    async def list_ports(self, token: str, **filters: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (await self._call(
+            "GET", token, "ports", params=filters))["ports"]
+        return found
+
+    async def create_port(self, token: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        made: dict[str, Any] = (await self._call("POST", token, "ports",
+                                                 body={"port": attrs}))["port"]
+        return made
+
+    async def update_port(self, token: str, port_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        changed: dict[str, Any] = (await self._call("PUT", token, f"ports/{port_id}",
+                                                    body={"port": attrs}))["port"]
+        return changed
+
+    async def delete_port(self, token: str, port_id: str) -> None:
+        """A port already gone counts as deleted."""
+        try:
+            await self._call("DELETE", token, f"ports/{port_id}")
+        except NetworkResourceNotFound:
+            pass
+
+    async def floating_ips_of(self, token: str, port_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (await self._call(
+            "GET", token, "floatingips", params={"port_id": port_id}))["floatingips"]
+        return found
+
+    async def auto_allocated_network(self, token: str, project_id: str) -> str:
+        """The project's network from get-me-a-network (made on first use)."""
+        topology = (await self._call("GET", token,
+                                     f"auto-allocated-topology/{project_id}"))["auto_allocated_topology"]
+        return str(topology["id"])
