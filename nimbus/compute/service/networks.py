@@ -84,7 +84,9 @@ async def resolve(deps: ComputeDeps, ctx: RequestContext,
                                     "'networks' is a required property")
         return await _the_one(deps, ctx, auto=False)
     if isinstance(networks, str):
-        if version < (2, 37) or networks not in ("none", "auto"):
+        # "none" is taken at any version, as this cloud always has (clients send it to
+        # mean no ports); "auto" is 2.37's.
+        if networks not in ("none", "auto") or (networks == "auto" and version < (2, 37)):
             raise errors.BadRequest(f"Invalid input for field/attribute networks: "
                                     f"{networks!r} is not of type 'array'")
         return [] if networks == "none" else await _the_one(deps, ctx, auto=True)
