@@ -146,7 +146,7 @@ ROUTER: dict[str, Attr] = {
     "tenant_id": _PROJECT,
     "admin_state_up": Attr(v.boolean, default=True),
     "external_gateway_info": Attr(lambda x: None if x is None or x == {} else _GATEWAY(x)),
-    "routes": Attr(v.list_of(_ROUTE), post=False),
+    "routes": Attr(lambda x: [] if x is None else v.list_of(_ROUTE)(x), post=False),
 }
 
 FLOATING_IP: dict[str, Attr] = {

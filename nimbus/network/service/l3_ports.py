@@ -16,6 +16,7 @@ from nimbus.network.models import FloatingIpRow, IpAllocationRow, PortRow, Route
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
 FLOATING_IP = "network:floatingip"
+ROUTER_OWNERS = (ROUTER_INTERFACE, ROUTER_GATEWAY)
 
 
 async def before_port_delete(session: AsyncSession, port: PortRow) -> None:

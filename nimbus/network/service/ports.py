@@ -109,6 +109,8 @@ def _binding(deps: NetworkDeps, host: str) -> dict[str, Any]:
 
 
 def _status(row: PortRow) -> str:
+    if row.device_owner in l3_ports.ROUTER_OWNERS and row.admin_state_up:
+        return "ACTIVE"  # a router is its own dataplane here: no agent binds its ports
     return "ACTIVE" if row.binding_host_id and row.admin_state_up else "DOWN"
 
 

@@ -127,7 +127,6 @@ async def _port_for_subnet(session: AsyncSession, deps: NetworkDeps, ctx: Reques
         "network_id": subnet.network_id, "project_id": router.project_id,
         "fixed_ips": [{"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}],
         "device_id": router.id, "device_owner": ROUTER_INTERFACE})
-    port.status = "ACTIVE"
     return port, [subnet]
 
 

@@ -165,7 +165,6 @@ async def _set_gateway(session: AsyncSession, deps: NetworkDeps, ctx: RequestCon
     if fixed:
         item["fixed_ips"] = fixed
     port = await ports.create_in(session, deps, elevated(ctx), item)
-    port.status = "ACTIVE"  # as the router's interfaces: no agent to bring it up
     session.add(RouterPortRow(port_id=port.id, router_id=router.id, port_type=ROUTER_GATEWAY))
     router.gw_port_id = port.id
 

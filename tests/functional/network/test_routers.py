@@ -369,3 +369,20 @@ async def test_floating_ip_free_goes_with_its_external_network(cloud: Cloud) -> 
     assert deleted.status_code == 204, deleted.text
     assert await ids(cloud, admin, "floatingip") == []
     assert await ids(cloud, admin, "port", f"?network_id={external}") == []
+
+
+async def test_router_interface_port_stays_active_when_updated(cloud: Cloud) -> None:
+    caller = await new_caller(cloud)
+    _, subnet = await _private(cloud, caller)
+    router = await create(cloud, caller.headers, "router", name="upd")
+    added = await _put(cloud, caller, f"routers/{router['id']}/add_router_interface",
+                       {"subnet_id": subnet})
+
+    updated = await _put(cloud, caller, f"ports/{added.json()['port_id']}",
+                         {"port": {"fixed_ips": [{"subnet_id": subnet}]}})
+    cleared = await _put(cloud, caller, f"routers/{router['id']}", {"router": {"routes": None}})
+
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["port"]["status"] == "ACTIVE"
+    assert updated.json()["port"]["fixed_ips"][0]["ip_address"] == "10.1.0.1"
+    assert cleared.json()["router"]["routes"] == []
