@@ -127,7 +127,8 @@ SECURITY_GROUP_RULE: dict[str, Attr] = {
     "project_id": _PROJECT,
     "tenant_id": _PROJECT,
     "security_group_id": Attr(v.uuid_str, put=False, default=REQUIRED),
-    "remote_group_id": Attr(v.uuid_or_none, put=False, default=None),
+    # Any id: one that names no group is a 404 SecurityGroupNotFound, as in Neutron.
+    "remote_group_id": Attr(v.string_or_none(255), put=False, default=None),
     "direction": Attr(v.one_of("ingress", "egress"), put=False, default=REQUIRED),
     "protocol": Attr(protocols.protocol, put=False, default=None),
     "port_range_min": Attr(protocols.port, put=False, default=None),

@@ -117,8 +117,15 @@ async def test_security_group_of_another_project_is_not_found(cloud: Cloud) -> N
     rule = await cloud.client.post(f"{V2}/security-group-rules", headers=other.headers, json={
         "security_group_rule": {"security_group_id": group["id"], "direction": "ingress"}})
 
+    bad_remote = await cloud.client.post(f"{V2}/security-group-rules", headers=owner.headers,
+                                         json={"security_group_rule": {
+                                             "security_group_id": group["id"],
+                                             "direction": "ingress",
+                                             "remote_group_id": "bad_group_id"}})
+
     assert_neutron_error(shown, 404, "SecurityGroupNotFound")
     assert_neutron_error(rule, 404, "SecurityGroupNotFound")
+    assert_neutron_error(bad_remote, 404, "SecurityGroupNotFound")
     assert group["id"] not in await ids(cloud, other.headers, "security_group")
     assert group["id"] in await ids(cloud, await cloud.admin_headers(), "security_group")
 
