@@ -1,7 +1,7 @@
 """instance network info cache
 
 Revision ID: 5b7e2c4d9a10
-Revises: 3c1f0a9e7b21
+Revises: 4a12d2fc1fa4
 Create Date: 2026-11-30 11:15:00.000000
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '5b7e2c4d9a10'
-down_revision: str | None = '3c1f0a9e7b21'
+down_revision: str | None = '4a12d2fc1fa4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
