@@ -92,7 +92,7 @@ def conductor_runner(settings: Settings, factory: db.SessionFactory, transport: 
                        version=rpcapi.API_VERSION)
     # Often enough that a stalled build waits at most a quarter more than the timeout.
     every = min(STALLED_BUILDS_INTERVAL, c.build_timeout / 4)
-    return ServiceRunner(ServiceIdentity("nimbus-conductor", settings.host_name, "conductor"),
+    return ServiceRunner(ServiceIdentity("nova-conductor", settings.host_name, "conductor"),
                          heartbeat=DbHeartbeat(factory), heartbeat_interval=c.heartbeat_interval,
                          servers=[server],
                          periodic=[Periodic("stalled-builds", manager.reconcile_builds, every)])
@@ -103,7 +103,7 @@ def scheduler_runner(settings: Settings, factory: db.SessionFactory, transport: 
     manager = SchedulerManager(factory, clients.placement, settings.compute)
     server = RpcServer(transport, rpcapi.SCHEDULER_TOPIC, settings.host_name, manager,
                        version=rpcapi.API_VERSION)
-    return ServiceRunner(ServiceIdentity("nimbus-scheduler", settings.host_name, "scheduler"),
+    return ServiceRunner(ServiceIdentity("nova-scheduler", settings.host_name, "scheduler"),
                          heartbeat=DbHeartbeat(factory),
                          heartbeat_interval=settings.compute.heartbeat_interval, servers=[server])
 

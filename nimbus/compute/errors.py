@@ -100,7 +100,7 @@ class HostBinaryNotFound(errors.NotFound):
 
 
 class ServiceNotUpdatable(errors.BadRequest):
-    template = ("Updating a {binary} service is not supported. Only nimbus-compute services "
+    template = ("Updating a {binary} service is not supported. Only nova-compute services "
                 "can be updated.")
 
 

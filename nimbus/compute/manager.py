@@ -32,7 +32,7 @@ from nimbus.core.tasks import TaskGroup
 
 LOG = logging.getLogger(__name__)
 
-BINARY = "nimbus-compute"
+BINARY = "nova-compute"
 _BUILDING = {TaskState.SCHEDULING, TaskState.NETWORKING, TaskState.BLOCK_DEVICE_MAPPING,
              TaskState.SPAWNING}
 

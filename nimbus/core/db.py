@@ -121,14 +121,15 @@ def env_main(metadata: MetaData) -> None:
     run_migrations_online(connection, metadata, cfg.attributes["version_table"])
 
 
-async def migrate(engine: AsyncEngine, script_location: Path, service: str) -> None:
-    """Bring one service's tables to the newest revision (idempotent)."""
+async def migrate(engine: AsyncEngine, script_location: Path, service: str,
+                  revision: str = "head") -> None:
+    """Bring one service's tables to `revision`, the newest by default (idempotent)."""
     cfg = _alembic_config(engine.url.render_as_string(hide_password=False),
                           script_location, service)
 
     def upgrade(connection: Connection) -> None:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
     async with engine.begin() as conn:
         await conn.run_sync(upgrade)

@@ -1,6 +1,6 @@
 """The service runner: start, heartbeat, periodic tasks, stop.
 
-    runner = ServiceRunner(ServiceIdentity("nimbus-conductor", host="node1", topic="conductor"),
+    runner = ServiceRunner(ServiceIdentity("nova-conductor", host="node1", topic="conductor"),
                            heartbeat=DbHeartbeat(db), periodic=[...], servers=[rpc_server])
     await runner.start()
     ...

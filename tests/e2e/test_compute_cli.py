@@ -53,7 +53,7 @@ def test_server_lifecycle_with_events(admin_cli: Cli, image: str) -> None:
 
 
 def test_compute_services_hypervisors_and_providers(admin_cli: Cli) -> None:
-    services = admin_cli.json("compute", "service", "list", "--service", "nimbus-compute")
+    services = admin_cli.json("compute", "service", "list", "--service", "nova-compute")
     hosts = sorted(s["Host"] for s in services)
     assert hosts == [f"fake-{i}" for i in range(1, FAKE_HOSTS + 1)]
     assert all(s["State"] == "up" and s["Status"] == "enabled" for s in services)
@@ -64,14 +64,14 @@ def test_compute_services_hypervisors_and_providers(admin_cli: Cli) -> None:
     assert sorted(p["name"] for p in providers) == hosts
 
     admin_cli.run("compute", "service", "set", "--disable", "--disable-reason", "e2e", "fake-3",
-                  "nimbus-compute")
+                  "nova-compute")
     try:
         disabled = {s["Host"]: s for s in admin_cli.json("compute", "service", "list",
-                                                         "--service", "nimbus-compute", "--long")}
+                                                         "--service", "nova-compute", "--long")}
         assert disabled["fake-3"]["Status"] == "disabled"
         assert disabled["fake-3"]["Disabled Reason"] == "e2e"
     finally:
-        admin_cli.run("compute", "service", "set", "--enable", "fake-3", "nimbus-compute")
+        admin_cli.run("compute", "service", "set", "--enable", "fake-3", "nova-compute")
 
 
 def test_anti_affinity_group_spreads_then_refuses(admin_cli: Cli, image: str) -> None:

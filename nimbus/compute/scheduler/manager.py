@@ -28,7 +28,7 @@ from nimbus.core.service import ServiceRow
 
 LOG = logging.getLogger(__name__)
 
-COMPUTE_BINARY = "nimbus-compute"
+COMPUTE_BINARY = "nova-compute"
 
 
 class SchedulerManager:

@@ -28,7 +28,7 @@ from nimbus.core.service import ServiceRow
 
 LOG = logging.getLogger(__name__)
 
-COMPUTE_BINARY = "nimbus-compute"
+COMPUTE_BINARY = "nova-compute"
 # Not RPC services: no heartbeat worth showing (Nova hides nova-osapi_compute likewise).
 API_BINARIES = frozenset({"nimbus-api"})
 INTERNAL_ZONE = "internal"

@@ -171,7 +171,7 @@ async def test_an_aggregates_zone_is_its_hosts_zone_for_zones_services_and_serve
 
     zones = (await cloud.client.get(f"{V}/os-availability-zone",
                                     headers=admin)).json()["availabilityZoneInfo"]
-    services = (await cloud.client.get(f"{V}/os-services?binary=nimbus-compute",
+    services = (await cloud.client.get(f"{V}/os-services?binary=nova-compute",
                                        headers=admin)).json()["services"]
     in_az1 = await wait_for(cloud, admin, await boot(cloud, admin, image, availability_zone="az1"),
                             "ACTIVE", "ERROR")

@@ -55,10 +55,10 @@ async def test_detail_shows_hosts_and_services_for_admins(cloud: Cloud) -> None:
     nova = zones["nova"]
     assert nova["zoneState"] == {"available": True}
     assert sorted(nova["hosts"]) == ["fake-1", "fake-2"]
-    state = nova["hosts"]["fake-1"]["nimbus-compute"]
+    state = nova["hosts"]["fake-1"]["nova-compute"]
     assert state["available"] is True and state["active"] is True and state["updated_at"]
     internal_services = {b for host in zones["internal"]["hosts"].values() for b in host}
-    assert internal_services == {"nimbus-conductor", "nimbus-scheduler"}
+    assert internal_services == {"nova-conductor", "nova-scheduler"}
     assert refused.status_code == 403
 
 
@@ -66,7 +66,7 @@ async def test_zone_with_only_disabled_services_is_unavailable(cloud: Cloud) -> 
     admin = await cloud.admin_headers()
     await zone_host(cloud, admin, "az2", "fake-2")
     await cloud.client.put(f"{V}/os-services/disable", headers=admin,
-                           json={"host": "fake-2", "binary": "nimbus-compute"})
+                           json={"host": "fake-2", "binary": "nova-compute"})
 
     summary = (await cloud.client.get(URL, headers=admin)).json()["availabilityZoneInfo"]
     detail = (await cloud.client.get(f"{URL}/detail", headers=admin)).json()["availabilityZoneInfo"]
@@ -82,7 +82,7 @@ async def test_services_show_their_zone(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     await zone_host(cloud, admin, "az2", "fake-2")
 
-    services = (await cloud.client.get(f"{V}/os-services?binary=nimbus-compute",
+    services = (await cloud.client.get(f"{V}/os-services?binary=nova-compute",
                                        headers=admin)).json()["services"]
 
     assert {s["host"]: s["zone"] for s in services} == {"fake-1": "nova", "fake-2": "az2"}

@@ -176,7 +176,7 @@ async def test_statistics_sum_enabled_hosts(cloud: Cloud) -> None:
     server = await wait_for(cloud, admin, await boot(cloud, admin, await upload_image(cloud, admin)),
                             "ACTIVE")
     assert server is not None
-    services = (await cloud.client.get(f"{V}/os-services?binary=nimbus-compute",
+    services = (await cloud.client.get(f"{V}/os-services?binary=nova-compute",
                                        headers={**admin, **mv("2.53")})).json()["services"]
     idle = next(s for s in services if s["host"] != server["OS-EXT-SRV-ATTR:host"])
     await cloud.client.put(f"{V}/os-services/{idle['id']}", headers={**admin, **mv("2.53")},

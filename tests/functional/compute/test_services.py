@@ -40,7 +40,7 @@ async def services(cloud: Cloud, headers: dict[str, str], version: str = "2.1",
 
 async def compute_service(cloud: Cloud, headers: dict[str, str], host: str,
                           version: str = "2.53") -> dict[str, Any]:
-    found = await services(cloud, headers, version, f"?host={host}&binary=nimbus-compute")
+    found = await services(cloud, headers, version, f"?host={host}&binary=nova-compute")
     assert len(found) == 1
     return found[0]
 
@@ -54,16 +54,16 @@ async def test_list_shows_every_service_with_state_and_zone(cloud: Cloud) -> Non
     by_binary: dict[str, list[dict[str, Any]]] = {}
     for svc in at_21:
         by_binary.setdefault(svc["binary"], []).append(svc)
-    assert sorted(s["host"] for s in by_binary["nimbus-compute"]) == list(HOSTS)
-    assert {"nimbus-conductor", "nimbus-scheduler"} <= set(by_binary)
+    assert sorted(s["host"] for s in by_binary["nova-compute"]) == list(HOSTS)
+    assert {"nova-conductor", "nova-scheduler"} <= set(by_binary)
     assert "nimbus-api" not in by_binary  # API processes are not RPC services (as Nova)
-    compute = by_binary["nimbus-compute"][0]
+    compute = by_binary["nova-compute"][0]
     assert set(compute) == {"id", "binary", "host", "zone", "status", "state", "updated_at",
                             "disabled_reason"}
     assert isinstance(compute["id"], int)
     assert (compute["zone"], compute["status"], compute["state"]) == ("nova", "enabled", "up")
     assert compute["disabled_reason"] is None and compute["updated_at"]
-    assert {s["zone"] for s in by_binary["nimbus-conductor"]} == {"internal"}
+    assert {s["zone"] for s in by_binary["nova-conductor"]} == {"internal"}
     assert all(len(s["id"]) == 36 and s["forced_down"] is False for s in at_253)
 
 
@@ -71,10 +71,10 @@ async def test_list_filters_by_host_and_binary(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
 
     by_host = await services(cloud, admin, query="?host=fake-2")
-    by_binary = await services(cloud, admin, query="?binary=nimbus-compute")
+    by_binary = await services(cloud, admin, query="?binary=nova-compute")
     nothing = await services(cloud, admin, query="?host=nowhere")
 
-    assert [(s["host"], s["binary"]) for s in by_host] == [("fake-2", "nimbus-compute")]
+    assert [(s["host"], s["binary"]) for s in by_host] == [("fake-2", "nova-compute")]
     assert sorted(s["host"] for s in by_binary) == list(HOSTS)
     assert nothing == []
 
@@ -102,7 +102,7 @@ async def test_services_are_for_admins(cloud: Cloud) -> None:
 
 async def test_legacy_disable_with_reason_and_enable(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    target = {"host": "fake-2", "binary": "nimbus-compute"}
+    target = {"host": "fake-2", "binary": "nova-compute"}
 
     disabled = await cloud.client.put(f"{V}/os-services/disable-log-reason", headers=admin,
                                       json={**target, "disabled_reason": "maintenance"})
@@ -122,7 +122,7 @@ async def test_legacy_disable_with_reason_and_enable(cloud: Cloud) -> None:
 
 async def test_legacy_force_down_needs_2_11(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    body = {"host": "fake-1", "binary": "nimbus-compute", "forced_down": True}
+    body = {"host": "fake-1", "binary": "nova-compute", "forced_down": True}
 
     too_old = await cloud.client.put(f"{V}/os-services/force-down", json=body,
                                      headers={**admin, **mv("2.10")})
@@ -130,7 +130,7 @@ async def test_legacy_force_down_needs_2_11(cloud: Cloud) -> None:
                                     headers={**admin, **mv("2.11")})
     shown = (await services(cloud, admin, "2.11", "?host=fake-1"))[0]
     missing = await cloud.client.put(f"{V}/os-services/force-down", headers={**admin, **mv("2.11")},
-                                     json={"host": "fake-1", "binary": "nimbus-compute"})
+                                     json={"host": "fake-1", "binary": "nova-compute"})
 
     assert too_old.status_code == 400
     assert forced.status_code == 200
@@ -142,13 +142,13 @@ async def test_legacy_force_down_needs_2_11(cloud: Cloud) -> None:
 
 async def test_legacy_actions_refuse_bad_input(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    target = {"host": "fake-1", "binary": "nimbus-compute"}
+    target = {"host": "fake-1", "binary": "nova-compute"}
 
     unknown = await cloud.client.put(f"{V}/os-services/reboot", headers=admin, json=target)
     no_reason = await cloud.client.put(f"{V}/os-services/disable-log-reason", headers=admin,
                                        json=target)
     not_compute = await cloud.client.put(f"{V}/os-services/disable", headers=admin,
-                                         json={**target, "binary": "nimbus-scheduler"})
+                                         json={**target, "binary": "nova-scheduler"})
     no_host = await cloud.client.put(f"{V}/os-services/disable", headers=admin,
                                      json={**target, "host": "nowhere"})
     bad_host = await cloud.client.put(f"{V}/os-services/disable", headers=admin,
@@ -164,10 +164,10 @@ async def test_legacy_actions_refuse_bad_input(cloud: Cloud) -> None:
     assert no_reason.status_code == 400
     assert no_reason.json()["badRequest"]["message"] == "Missing disabled reason field"
     assert not_compute.status_code == 400
-    assert "Only nimbus-compute services can be updated" in not_compute.json()["badRequest"]["message"]
+    assert "Only nova-compute services can be updated" in not_compute.json()["badRequest"]["message"]
     assert no_host.status_code == 404
     assert no_host.json()["itemNotFound"]["message"] == (
-        "Could not find binary nimbus-compute on host nowhere.")
+        "Could not find binary nova-compute on host nowhere.")
     for resp in (bad_host, extra, empty_reason, not_json):
         assert resp.status_code == 400, resp.text
     # Nothing changed on the way.
@@ -201,7 +201,7 @@ async def test_update_by_uuid_from_2_53(cloud: Cloud) -> None:
 async def test_update_by_uuid_refuses_bad_requests(cloud: Cloud) -> None:
     admin = {**await cloud.admin_headers(), **mv("2.53")}
     svc = await compute_service(cloud, admin, "fake-1")
-    scheduler = (await services(cloud, admin, "2.53", "?binary=nimbus-scheduler"))[0]
+    scheduler = (await services(cloud, admin, "2.53", "?binary=nova-scheduler"))[0]
     url = f"{V}/os-services/{svc['id']}"
 
     empty = await cloud.client.put(url, headers=admin, json={})
@@ -211,7 +211,7 @@ async def test_update_by_uuid_refuses_bad_requests(cloud: Cloud) -> None:
     bad_status = await cloud.client.put(url, headers=admin, json={"status": "off"})
     bad_bool = await cloud.client.put(url, headers=admin, json={"forced_down": "maybe"})
     legacy_body = await cloud.client.put(f"{V}/os-services/disable", headers=admin,
-                                         json={"host": "fake-1", "binary": "nimbus-compute"})
+                                         json={"host": "fake-1", "binary": "nova-compute"})
     not_uuid = await cloud.client.put(f"{V}/os-services/disable", headers=admin,
                                       json={"status": "disabled"})
     unknown = await cloud.client.put(f"{V}/os-services/{'0' * 8}-0000-4000-8000-{'0' * 12}",
@@ -326,7 +326,7 @@ async def test_delete_checks_the_id_form_of_the_microversion(cloud: Cloud) -> No
 
 async def test_delete_conductor_service(cloud: Cloud) -> None:
     admin = {**await cloud.admin_headers(), **mv("2.53")}
-    conductor = (await services(cloud, admin, "2.53", "?binary=nimbus-conductor"))[0]
+    conductor = (await services(cloud, admin, "2.53", "?binary=nova-conductor"))[0]
 
     deleted = await cloud.client.delete(f"{V}/os-services/{conductor['id']}", headers=admin)
 

@@ -154,7 +154,7 @@ async def test_build_on_a_host_that_went_down_is_rescheduled(variant: tuple[str,
             if host != first:
                 driver.config = dataclasses.replace(driver.config, spawn_delay=0)
         v253 = {**admin, "OpenStack-API-Version": "compute 2.53"}
-        services = (await cloud.client.get(f"{V}/os-services?binary=nimbus-compute&host={first}",
+        services = (await cloud.client.get(f"{V}/os-services?binary=nova-compute&host={first}",
                                            headers=v253)).json()["services"]
         down = await cloud.client.put(f"{V}/os-services/{services[0]['id']}",
                                       json={"forced_down": True}, headers=v253)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from nimbus.core import db
 from nimbus.core.periodic import Periodic
@@ -56,3 +56,20 @@ async def test_task_group_cancels_its_tasks_on_close() -> None:
     await started.wait()
     await group.aclose()
     assert task.cancelled() and group.running == 0
+
+
+async def test_migration_gives_services_registered_before_the_rename_nova_binary_names(
+        tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 's.sqlite'}")
+    await db.migrate(engine, MIGRATIONS, "core", revision="a4f0fdf85b01")
+    async with engine.begin() as conn:
+        for binary in ("nimbus-compute", "nimbus-conductor", "nimbus-test"):
+            await conn.execute(text(
+                "INSERT INTO services (uuid, \"binary\", host, topic, availability_zone, "
+                "report_count, disabled, forced_down, created_at) VALUES "
+                f"('{binary}-uuid', '{binary}', 'h1', 't', 'nova', 0, 0, 0, CURRENT_TIMESTAMP)"))
+    await db.migrate(engine, MIGRATIONS, "core")
+    async with engine.connect() as conn:
+        binaries = sorted((await conn.execute(text('SELECT "binary" FROM services'))).scalars())
+    assert binaries == ["nimbus-test", "nova-compute", "nova-conductor"]
+    await engine.dispose()
