@@ -12,8 +12,10 @@ from sqlalchemy import delete, select, update
 from nimbus.core import db
 from nimbus.core.context import RequestContext
 from nimbus.core.service import DbHeartbeat, ServiceIdentity
+from nimbus.volume import states
 from nimbus.volume.models import BackendRow, SnapshotRow, VolumeRow
 from nimbus.volume.objects import BackendReport
+from nimbus.volume.service import messages
 
 _VOLUME_FIELDS = {"status", "size", "error_reason", "launched_at", "bootable", "attach_status"}
 _SNAPSHOT_FIELDS = {"status", "progress", "error_reason"}
@@ -41,7 +43,14 @@ class VolumeConductor:
             statement = statement.where(VolumeRow.status.in_(expected_status))
         async with db.transaction(self.factory) as session:
             done = await session.execute(statement.values(**_values(updates, _VOLUME_FIELDS)))
-            return bool(getattr(done, "rowcount", 0))
+            changed = bool(getattr(done, "rowcount", 0))
+            if changed and updates.get("status") == states.ERROR and \
+                    expected_status == [states.CREATING]:
+                row = await session.get(VolumeRow, volume_id)
+                if row is not None:
+                    messages.record(session, ctx, row.project_id, volume_id,
+                                    messages.CREATE_FAILED)
+            return changed
 
     async def volume_deleted(self, ctx: RequestContext, volume_id: str) -> None:
         async with db.transaction(self.factory) as session:

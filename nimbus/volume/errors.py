@@ -4,7 +4,8 @@ Fault names the key by status, as Nova's does: core.http.nova_error_body).
     BadRequest  -> InvalidInput, InvalidVolume, InvalidSnapshot, InvalidVolumeType,
                    InvalidImage, InvalidAttachment, InvalidQuotaValue
     NotFound    -> VolumeNotFound, SnapshotNotFound, VolumeTypeNotFound, ExtraSpecNotFound,
-                   MetadataNotFound, AttachmentNotFound, TypeAccessNotFound, ServiceNotFound
+                   MetadataNotFound, AttachmentNotFound, TypeAccessNotFound, ServiceNotFound,
+                   MarkerNotFound, HostNotFound, MessageNotFound
     Conflict    -> VolumeTypeExists, VolumeTypeInUse, TypeAccessExists
     OverLimit   -> QuotaExceeded (413, as Cinder's VolumeLimitExceeded and friends)
     NimbusError -> NoValidBackend (500; recorded as the volume's error, never an HTTP answer),
@@ -66,6 +67,18 @@ class AttachmentNotFound(errors.NotFound):
 
 class TypeAccessNotFound(errors.NotFound):
     template = "Volume type access not found for {type_id} / {project_id} combination."
+
+
+class MessageNotFound(errors.NotFound):
+    template = "Message {message_id} could not be found."
+
+
+class MarkerNotFound(errors.NotFound):
+    template = "Marker {marker} could not be found."
+
+
+class HostNotFound(errors.NotFound):
+    template = "Host {host} could not be found."
 
 
 class ServiceNotFound(errors.NotFound):

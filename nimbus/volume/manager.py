@@ -198,6 +198,23 @@ class VolumeManager:
                                                                 "size": new_size},
                                                expected_status=[states.EXTENDING])
 
+    async def revert_to_snapshot(self, ctx: RequestContext, volume_id: str, snapshot_id: str,
+                                 size: int) -> None:
+        """Both go back to available; a failure leaves the volume as it was, in error."""
+        async with self._working_on(volume_id):
+            try:
+                await self.backend.revert_to_snapshot(volume_id, snapshot_id, size)
+            except (BackendFailed, OSError) as exc:
+                LOG.warning("reverting volume %s to %s failed: %s", volume_id, snapshot_id, exc)
+                await self.conductor.volume_update(ctx, volume_id, {
+                    "status": states.ERROR, "error_reason": str(exc)},
+                    expected_status=[states.REVERTING])
+            else:
+                await self.conductor.volume_update(ctx, volume_id, {"status": states.AVAILABLE},
+                                                   expected_status=[states.REVERTING])
+            await self.conductor.snapshot_update(ctx, snapshot_id, {"status": states.AVAILABLE},
+                                                 expected_status=[states.RESTORING])
+
     async def upload_to_image(self, ctx: RequestContext, volume_id: str, image_id: str,
                               disk_format: str, restore_status: str) -> None:
         """Write the volume to the image; on failure the image is deleted, as Cinder does."""

@@ -66,7 +66,8 @@ class VolumeRow(Base):
     source_volid: Mapped[str | None] = mapped_column(String(36), nullable=True)
     image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
-    readonly: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None until os-update_readonly_flag sets it (Cinder's admin metadata then shows it).
+    readonly: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     multiattach: Mapped[bool] = mapped_column(Boolean, default=False)
     # Glance's view of the image the volume came from (volume_image_metadata).
     image_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -152,3 +153,20 @@ class BackendRow(Base):
     free_capacity_gb: Mapped[int] = mapped_column(Integer)
     capabilities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+
+
+class MessageRow(Base):
+    """A user message (3.3+): why an asynchronous operation failed, for the project to read."""
+
+    __tablename__ = "volume_messages"
+    __table_args__ = (Index("ix_volume_messages_project_created", "project_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255))
+    resource_type: Mapped[str] = mapped_column(String(36))
+    resource_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    message_level: Mapped[str] = mapped_column(String(32), default="ERROR")
+    user_message: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -84,4 +84,11 @@ DEFAULTS: dict[str, str] = {
     "volume_extension:availability_zone_list": "@",
     "volume_extension:services:index": ADMIN,
     "volume_extension:services:update": ADMIN,
+    "scheduler_extension:scheduler_stats:get_pools": ADMIN,
+    "message:get_all": _READER,
+    "message:get": _READER,
+    "message:delete": _MEMBER,
+    "snapshot_extension:snapshot_actions:update_snapshot_status": _MEMBER,
+    "volume:retype": _MEMBER,
+    "volume_extension:capabilities": ADMIN,
 }

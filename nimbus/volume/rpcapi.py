@@ -101,6 +101,11 @@ class VolumeAPI:
     async def delete_snapshot(self, ctx: RequestContext, host: str, snapshot_id: str) -> None:
         await self._on(host).cast(ctx, "delete_snapshot", snapshot_id=snapshot_id)
 
+    async def revert_to_snapshot(self, ctx: RequestContext, host: str, volume_id: str,
+                                 snapshot_id: str, size: int) -> None:
+        await self._on(host).cast(ctx, "revert_to_snapshot", volume_id=volume_id,
+                                  snapshot_id=snapshot_id, size=size)
+
     async def upload_to_image(self, ctx: RequestContext, host: str, volume_id: str, image_id: str,
                               disk_format: str, *, restore_status: str) -> None:
         await self._on(host).cast(ctx, "upload_to_image", volume_id=volume_id, image_id=image_id,

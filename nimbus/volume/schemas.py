@@ -24,6 +24,12 @@ def _metadata(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _required_metadata(value: Any) -> dict[str, str]:
+    if value is None:
+        raise ValueError("an object is required")
+    return _metadata(value)
+
+
 def _size(value: Any) -> int | None:
     """An integer of at least 1, or its decimal string (Cinder takes both)."""
     if value is None:
@@ -85,19 +91,20 @@ class VolumeUpdateRequest(BaseModel):
 class MetadataRequest(BaseModel):
     metadata: Any
 
-    _check = field_validator("metadata")(_metadata)
+    _check = field_validator("metadata")(_required_metadata)
 
 
 class MetaItemRequest(BaseModel):
     meta: Any
 
-    _check = field_validator("meta")(_metadata)
+    _check = field_validator("meta")(_required_metadata)
 
 
 class SnapshotCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    volume_id: str
+    # Cinder looks a missing id up and answers 404, not 400.
+    volume_id: str | None = None
     name: str | None = Name
     description: str | None = Name
     display_name: str | None = Name
@@ -155,7 +162,7 @@ class VolumeTypeUpdateRequest(BaseModel):
 class ExtraSpecsRequest(BaseModel):
     extra_specs: Any
 
-    _check = field_validator("extra_specs")(_metadata)
+    _check = field_validator("extra_specs")(_required_metadata)
 
 
 class AttachmentCreate(BaseModel):

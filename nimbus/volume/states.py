@@ -16,6 +16,8 @@ DETACHING = "detaching"
 EXTENDING = "extending"
 UPLOADING = "uploading"
 DELETING = "deleting"
+REVERTING = "reverting"
+RESTORING = "restoring"
 ERROR = "error"
 ERROR_DELETING = "error_deleting"
 ERROR_EXTENDING = "error_extending"
@@ -26,7 +28,7 @@ VOLUME_STATUSES = frozenset({
     CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE, DETACHING, EXTENDING, UPLOADING, DELETING,
     ERROR, ERROR_DELETING, ERROR_EXTENDING, ERROR_RESTORING, "maintenance", "backing-up",
     "restoring-backup", "downloading", "retyping", "awaiting-transfer", "error_managing",
-    "managing", "error_backing-up"})
+    "managing", "error_backing-up", REVERTING})
 SNAPSHOT_STATUSES = frozenset({CREATING, AVAILABLE, DELETING, ERROR, ERROR_DELETING,
                                "unmanaging", "backing-up", "restoring"})
 ATTACH_STATUSES = frozenset({"attached", "detached", "attaching", "detaching", "error_attaching",

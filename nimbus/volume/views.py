@@ -53,8 +53,10 @@ def attachment_in_volume(attachment: Attachment) -> dict[str, Any]:
             "attached_at": stamp(attachment.attach_time)}
 
 
-def volume_detail(request: Request, volume: Volume, ctx: RequestContext,
-                  version: Version) -> dict[str, Any]:
+def volume_detail(request: Request, volume: Volume, ctx: RequestContext, version: Version, *,
+                  extended: bool = True, backend: str = "file") -> dict[str, Any]:
+    """Cinder's volume view; `extended` adds what its extensions add to show and detail (not
+    to create and update): tenant, host (`host@backend#pool`), migration and image metadata."""
     body = volume_brief(request, volume)
     body.update({
         "status": volume.status, "size": volume.size,
@@ -63,18 +65,25 @@ def volume_detail(request: Request, volume: Volume, ctx: RequestContext,
         "attachments": [attachment_in_volume(a) for a in volume.attachments],
         "description": volume.description, "volume_type": volume.volume_type_name,
         "snapshot_id": volume.snapshot_id, "source_volid": volume.source_volid,
-        "metadata": volume.metadata, "user_id": volume.user_id,
+        # Cinder shows the read-only flag, once set, among the metadata ("True"/"False").
+        "metadata": volume.metadata if volume.readonly is None else {
+            **volume.metadata, "readonly": str(volume.readonly)},
+        "user_id": volume.user_id,
         "bootable": str(volume.bootable).lower(), "encrypted": False,
         "replication_status": None, "consistencygroup_id": None,
         "multiattach": volume.multiattach,
-        "os-vol-tenant-attr:tenant_id": volume.project_id,
     })
-    if volume.image_metadata:
-        body["volume_image_metadata"] = volume.image_metadata
     if ctx.is_admin:
-        body["os-vol-host-attr:host"] = volume.host
-        body["os-vol-mig-status-attr:migstat"] = volume.migration_status
-        body["os-vol-mig-status-attr:name_id"] = None
+        body["migration_status"] = volume.migration_status
+    if extended:
+        body["os-vol-tenant-attr:tenant_id"] = volume.project_id
+        if volume.image_metadata:
+            body["volume_image_metadata"] = volume.image_metadata
+        if ctx.is_admin:
+            body["os-vol-host-attr:host"] = (f"{volume.host}@{backend}#{backend}"
+                                             if volume.host else None)
+            body["os-vol-mig-status-attr:migstat"] = volume.migration_status
+            body["os-vol-mig-status-attr:name_id"] = None
     if version >= (3, 13):
         body["group_id"] = None
     if version >= (3, 21) and ctx.is_admin:
@@ -103,11 +112,16 @@ def snapshot_detail(request: Request, snapshot: Snapshot, version: Version, *,
     return body
 
 
-def volume_type(vtype: VolumeType, ctx: RequestContext) -> dict[str, Any]:
+def volume_type(vtype: VolumeType, ctx: RequestContext, *,
+                shown: bool = True, access: bool = True) -> dict[str, Any]:
+    """Show and list add the access flag and, for admins, the QoS id; create adds only the
+    flag; update neither (Cinder's extensions decorate those views so)."""
     body: dict[str, Any] = {"id": vtype.id, "name": vtype.name, "description": vtype.description,
-                            "is_public": vtype.is_public,
-                            "os-volume-type-access:is_public": vtype.is_public,
-                            "qos_specs_id": None}
+                            "is_public": vtype.is_public}
+    if access:
+        body["os-volume-type-access:is_public"] = vtype.is_public
+    if shown and ctx.is_admin:
+        body["qos_specs_id"] = None
     # Cinder shows extra specs to admins (and to readers of the type through its specs API).
     body["extra_specs"] = vtype.extra_specs if ctx.is_admin else {
         k: v for k, v in vtype.extra_specs.items() if k in ("multiattach", "RESKEY:availability_zones",
@@ -133,6 +147,6 @@ def service(found: Service, version: Version) -> dict[str, Any]:
                             "disabled_reason": found.disabled_reason}
     if version >= (3, 7):
         body["cluster"] = None
-    if version >= (3, 49) and found.binary == "nimbus-volume":
+    if version >= (3, 49) and found.binary == "cinder-volume":
         body["backend_state"] = "up" if found.up else "down"
     return body

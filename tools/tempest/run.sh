@@ -32,14 +32,15 @@ case $api in
     image) services=(glance) ;;
     compute) services=(nova glance neutron) ;;
     network) services=(neutron) ;;
-    volume) services=(cinder glance) ;;
+    volume) services=(cinder glance neutron) ;;
     *) services=() ;;
 esac
 available=()
 for service in "${services[@]}"; do available+=(-e "s|^$service = false\$|$service = true|"); done
-# Compute tests boot two public images (DevStack's CirrOS); other APIs' runs leave them unset.
+# Compute tests boot two public images (DevStack's CirrOS), volume tests make volumes of them;
+# other APIs' runs leave them unset.
 images=("" "")
-[ "$api" = compute ] && read -ra images < <(python3 tools/tempest/images.py "$url" "$admin_password")
+[ "$api" = compute ] || [ "$api" = volume ] && read -ra images < <(python3 tools/tempest/images.py "$url" "$admin_password")
 # Router and floating IP tests need an external network, as DevStack's `public`.
 public_network=""
 if [ "$api" = network ]; then

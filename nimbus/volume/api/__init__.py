@@ -9,6 +9,8 @@ from nimbus.core.http import create_app, nova_error_body
 from nimbus.core.microversions import MicroversionHeaders
 from nimbus.volume.api import (
     attachments,
+    extensions,
+    messages,
     operators,
     snapshots,
     types,
@@ -31,7 +33,10 @@ def build_app(deps: VolumeDeps, validator: TokenValidator) -> FastAPI:
     app = create_app(service="volume", render_error=nova_error_body, validator=validator,
                      is_public=_is_public)
     app.state.volume = deps
+    # `/volumes/` is no volume: Cinder answers 404, never a redirect to the list.
+    app.router.redirect_slashes = False
     app.add_middleware(MicroversionHeaders, versions=MICROVERSIONS)
-    for module in (versions, volumes, volume_actions, snapshots, types, attachments, operators):
+    for module in (versions, volumes, volume_actions, snapshots, types, attachments, operators,
+                   extensions, messages):
         app.include_router(module.router)
     return app

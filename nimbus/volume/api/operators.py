@@ -12,7 +12,7 @@ from nimbus.volume import views
 from nimbus.volume.api.common import PREFIX, Version, flag, json_body
 from nimbus.volume.deps import Deps
 from nimbus.volume.schemas import QuotaSetRequest
-from nimbus.volume.service import quotas, zones
+from nimbus.volume.service import backends, quotas, zones
 
 router = APIRouter(prefix=PREFIX)
 
@@ -96,3 +96,56 @@ async def update_service(request: Request, project_id: str, action: str, deps: D
     if action == "disable-log-reason":
         reply["disabled_reason"] = found.disabled_reason
     return reply
+
+
+@router.get("/scheduler-stats/get_pools")
+async def list_pools(request: Request, project_id: str, deps: Deps, ctx: Ctx) -> dict[str, Any]:
+    detail = flag("detail", request.query_params.get("detail"))
+    found = await backends.list_pools(deps, ctx)
+    if not detail:
+        return {"pools": [{"name": p.name} for p in found]}
+    return {"pools": [{"name": p.name, "capabilities": {
+        "total_capacity_gb": p.total_capacity_gb, "free_capacity_gb": p.free_capacity_gb,
+        "reserved_percentage": 0, "QoS_support": False,
+        "volume_backend_name": p.backend, "driver_version": "1.0",
+        "storage_protocol": str(p.capabilities.get("storage_protocol", p.backend)),
+        "vendor_name": "Nimbus", "timestamp": views.stamp(p.updated_at),
+        "updated": views.stamp(p.updated_at)}} for p in found]}
+
+
+@router.get("/capabilities/{host}")
+async def show_capabilities(project_id: str, host: str, deps: Deps, ctx: Ctx) -> dict[str, Any]:
+    pool = await backends.get_capabilities(deps, ctx, host)
+    return {"namespace": f"OS::Storage::Capabilities::{pool.host}@{pool.backend}",
+            "vendor_name": "Nimbus", "volume_backend_name": pool.backend,
+            "pool_name": None, "driver_version": "1.0",
+            "storage_protocol": str(pool.capabilities.get("storage_protocol", pool.backend)),
+            "display_name": None, "description": None, "visibility": None,
+            "replication_targets": [],
+            "properties": {"thin_provisioning": {
+                "title": "Thin Provisioning", "type": "boolean",
+                "description": "Sets thin provisioning."}}}
+
+
+# What each list honours beyond paging and sorting (service/listing.py, attachments.py).
+RESOURCE_FILTERS = {
+    "volume": ["name", "status", "availability_zone", "metadata", "bootable", "glance_metadata",
+               "snapshot_id", "source_volid", "volume_type", "project_id", "created_at",
+               "updated_at"],
+    "snapshot": ["name", "status", "volume_id", "metadata", "project_id", "created_at",
+                 "updated_at"],
+    "attachment": ["volume_id", "instance_id", "status"],
+    "message": [],
+}
+
+
+@router.get("/resource_filters")
+async def list_resource_filters(request: Request, project_id: str, ctx: Ctx,
+                                version: Version) -> dict[str, Any]:
+    """3.33+: the filters each list accepts."""
+    if version < (3, 33):
+        raise errors.NotFound("The resource could not be found.")
+    wanted = request.query_params.get("resource")
+    return {"resource_filters": [{"resource": name, "filters": filters}
+                                 for name, filters in RESOURCE_FILTERS.items()
+                                 if wanted in (None, name)]}

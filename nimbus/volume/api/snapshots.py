@@ -32,7 +32,7 @@ async def create_snapshot(request: Request, project_id: str, body: SnapshotCreat
         description=s.description if s.description is not None else s.display_description,
         force=bool_body("force", s.force), metadata=s.metadata or {})
     snapshot = await snapshots.create_snapshot(deps, ctx, new, version)
-    return {"snapshot": views.snapshot_detail(request, snapshot, version)}
+    return {"snapshot": views.snapshot_detail(request, snapshot, version, extended=False)}
 
 
 async def _list(request: Request, project_id: str, deps: Deps, ctx: Ctx, version: Version,
@@ -87,7 +87,7 @@ async def update_snapshot(request: Request, project_id: str, snapshot_id: str,
     if "description" in given or "display_description" in given:
         changes["description"] = s.description if "description" in given else s.display_description
     snapshot = await snapshots.update_snapshot(deps, ctx, snapshot_id, changes)
-    return {"snapshot": views.snapshot_detail(request, snapshot, version)}
+    return {"snapshot": views.snapshot_detail(request, snapshot, version, extended=False)}
 
 
 @router.delete("/{snapshot_id}", status_code=202)
@@ -107,6 +107,12 @@ async def snapshot_action(request: Request, project_id: str, snapshot_id: str, d
         if not isinstance(value, dict) or "status" not in value:
             raise errors.BadRequest("'status' is a required property")
         await snapshots.reset_status(deps, ctx, snapshot_id, str(value["status"]))
+    elif name == "os-update_snapshot_status":
+        if not isinstance(value, dict) or "status" not in value:
+            raise errors.BadRequest("'status' is a required property")
+        progress = value.get("progress")
+        await snapshots.update_status(deps, ctx, snapshot_id, str(value["status"]),
+                                      str(progress) if progress is not None else None)
     elif name == "os-force_delete":
         await snapshots.delete_snapshot(deps, ctx, snapshot_id, force=True)
     else:

@@ -54,7 +54,7 @@ async def create_type(project_id: str, body: VolumeTypeCreateRequest, deps: Deps
     t = body.volume_type
     created = await types.create_type(deps, ctx, t.name, t.description, t.is_public,
                                       t.extra_specs or {})
-    return {"volume_type": views.volume_type(created, ctx)}
+    return {"volume_type": views.volume_type(created, ctx, shown=False)}
 
 
 @router.put("/types/{type_id}")
@@ -67,7 +67,7 @@ async def update_type(project_id: str, type_id: str, body: VolumeTypeUpdateReque
     updated = await types.update_type(deps, ctx, type_id, name=t.name, description=t.description,
                                       is_public=t.is_public,
                                       description_given="description" in t.model_fields_set)
-    return {"volume_type": views.volume_type(updated, ctx)}
+    return {"volume_type": views.volume_type(updated, ctx, shown=False, access=False)}
 
 
 @router.delete("/types/{type_id}", status_code=202)

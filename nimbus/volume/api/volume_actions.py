@@ -201,6 +201,24 @@ async def _force_detach(deps: VolumeDeps, ctx: RequestContext, volume_id: str, v
     return _accepted()
 
 
+async def _retype(deps: VolumeDeps, ctx: RequestContext, volume_id: str, value: Any,
+                  version: tuple[int, int], request: Request) -> Response:
+    body = _object("os-retype", value)
+    new_type = _required("os-retype", body, "new_type")
+    await actions.retype(deps, ctx, volume_id, str(new_type),
+                         str(body.get("migration_policy") or "never"))
+    return _accepted()
+
+
+async def _revert(deps: VolumeDeps, ctx: RequestContext, volume_id: str, value: Any,
+                  version: tuple[int, int], request: Request) -> Response:
+    if version < (3, 40):
+        raise errors.BadRequest("There is no such action: revert")
+    snapshot_id = _required("revert", _object("revert", value), "snapshot_id")
+    await actions.revert_to_snapshot(deps, ctx, volume_id, str(snapshot_id))
+    return _accepted()
+
+
 ACTIONS: dict[str, Handler] = {
     "os-extend": _extend, "os-reset_status": _reset_status, "os-force_delete": _force_delete,
     "os-set_bootable": _set_bootable, "os-update_readonly_flag": _readonly,
@@ -211,7 +229,8 @@ ACTIONS: dict[str, Handler] = {
     "os-unreserve": _unreserve, "os-begin_detaching": _begin_detaching,
     "os-roll_detaching": _roll_detaching, "os-initialize_connection": _initialize,
     "os-terminate_connection": _terminate, "os-attach": _attach, "os-detach": _detach,
-    "os-force_detach": _force_detach,
+    "os-force_detach": _force_detach, "os-retype": _retype,
+    "revert": _revert,
 }
 
 

@@ -35,7 +35,7 @@ async def create_volume(request: Request, project_id: str, body: VolumeCreateReq
         source_volid=v.source_volid, image_ref=v.imageRef or v.image_id,
         multiattach=v.multiattach)
     volume = await volumes.create_volume(deps, ctx, new)
-    return {"volume": views.volume_detail(request, volume, ctx, version)}
+    return {"volume": views.volume_detail(request, volume, ctx, version, extended=False)}
 
 
 async def _list(request: Request, project_id: str, deps: Deps, ctx: Ctx, version: Version,
@@ -48,7 +48,8 @@ async def _list(request: Request, project_id: str, deps: Deps, ctx: Ctx, version
         query.filters.pop("glance_metadata", None)
     found, count = await listing.list_volumes(deps, ctx, query)
     body: dict[str, Any] = {"volumes": [
-        views.volume_detail(request, v, ctx, version) if detail else views.volume_brief(request, v)
+        views.volume_detail(request, v, ctx, version, backend=deps.settings.volume.backend)
+        if detail else views.volume_brief(request, v)
         for v in found]}
     links = views.next_link(request, project_id, "volumes/detail" if detail else "volumes",
                             found, query.limit, deps.settings.volume.max_limit)
@@ -93,7 +94,8 @@ async def volume_summary(request: Request, project_id: str, deps: Deps, ctx: Ctx
 async def show_volume(request: Request, project_id: str, volume_id: str, deps: Deps, ctx: Ctx,
                       version: Version) -> dict[str, Any]:
     volume = await volumes.get_volume(deps, ctx, volume_id)
-    return {"volume": views.volume_detail(request, volume, ctx, version)}
+    return {"volume": views.volume_detail(request, volume, ctx, version,
+                                          backend=deps.settings.volume.backend)}
 
 
 @router.put("/{volume_id}")
@@ -110,7 +112,7 @@ async def update_volume(request: Request, project_id: str, volume_id: str,
     if "metadata" in given:
         changes["metadata"] = v.metadata
     volume = await volumes.update_volume(deps, ctx, volume_id, changes)
-    return {"volume": views.volume_detail(request, volume, ctx, version)}
+    return {"volume": views.volume_detail(request, volume, ctx, version, extended=False)}
 
 
 @router.delete("/{volume_id}", status_code=202)

@@ -63,6 +63,11 @@ class VolumeBackend(abc.ABC):
         """A volume holding a snapshot's data, grown to `size_gb`."""
 
     @abc.abstractmethod
+    async def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        """Put the snapshot's data back in the volume, at the volume's `size_gb`; the volume is
+        either wholly reverted or unchanged."""
+
+    @abc.abstractmethod
     async def delete(self, volume_id: str) -> None:
         """Remove a volume's data; nothing to remove is not an error."""
 

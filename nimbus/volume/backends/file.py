@@ -59,7 +59,9 @@ class FileBackend(VolumeBackend):
         free = max(0, min(self.capacity_gb - used, disk_free))
         return Capacity(total_gb=self.capacity_gb, free_gb=free,
                         capabilities={"volume_backend_name": self.name,
-                                      "storage_protocol": "file", "thin_provisioning_support": True})
+                                      "storage_protocol": "file", "vendor_name": "Nimbus",
+                                      "driver_version": "1.0", "multiattach": True,
+                                      "thin_provisioning_support": True})
 
     async def create(self, volume_id: str, size_gb: int) -> None:
         async with self._writing(self.volume_path(volume_id)) as partial:
@@ -90,6 +92,11 @@ class FileBackend(VolumeBackend):
         await self._copy(source, self.snapshot_path(snapshot_id), None)
 
     async def create_from_snapshot(self, volume_id: str, size_gb: int, snapshot_id: str) -> None:
+        source = self._existing(self.snapshot_path(snapshot_id), "snapshot")
+        await self._copy(source, self.volume_path(volume_id), size_gb)
+
+    async def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        self._existing(self.volume_path(volume_id), "volume")
         source = self._existing(self.snapshot_path(snapshot_id), "snapshot")
         await self._copy(source, self.volume_path(volume_id), size_gb)
 

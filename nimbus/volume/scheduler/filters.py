@@ -36,18 +36,24 @@ class CapacityFilter(BackendFilter):
 
 
 class CapabilitiesFilter(BackendFilter):
-    """Extra specs that name a capability (`volume_backend_name`, `capabilities:x`) must match
-    what the host reports; other extra specs are for the backend, not for placement."""
+    """Cinder's rule: an extra spec without a scope, or scoped `capabilities:`, names a
+    capability the host must report with that value; other scopes (`RESKEY:`, `hw:`, ...) are
+    for drivers and services, not for placement."""
 
     name = "CapabilitiesFilter"
 
     def passes(self, host: BackendState, request: CreateRequest) -> bool:
-        for key, wanted in request.extra_specs.items():
-            scope, _, name = key.rpartition(":")
-            if scope == "capabilities" or (scope == "" and name == "volume_backend_name"):
-                if not _matches(host.capabilities.get(name), wanted):
-                    return False
-        return True
+        return satisfies(host.capabilities, request.extra_specs)
+
+
+def satisfies(capabilities: dict[str, object], extra_specs: dict[str, str]) -> bool:
+    for key, wanted in extra_specs.items():
+        scope, _, name = key.rpartition(":")
+        if scope not in ("", "capabilities"):
+            continue
+        if name not in capabilities or not _matches(capabilities[name], wanted):
+            return False
+    return True
 
 
 def _matches(have: object, wanted: str) -> bool:

@@ -27,6 +27,7 @@ from nimbus.volume.rpcapi import VolumeAPI
 from nimbus.volume.scheduler.filters import FILTERS, BackendFilter
 from nimbus.volume.scheduler.host_state import BackendState
 from nimbus.volume.scheduler.weighers import WEIGHERS, BackendWeigher, rank
+from nimbus.volume.service import messages
 
 LOG = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SchedulerManager:
                 host = await self._select(req)
             except errors.NoValidBackend as exc:
                 LOG.info("no host for volume %s: %s", req.volume_id, exc)
-                await self._fail(req.volume_id, exc.message)
+                await self._fail(ctx, req, exc.message)
                 return
             if not await self._record(req.volume_id, host):
                 return  # deleted, or already placed by an earlier delivery of this message
@@ -103,8 +104,11 @@ class SchedulerManager:
                 VolumeRow.host.is_(None)).values(host=host, updated_at=db.utcnow()))
             return bool(getattr(done, "rowcount", 0))
 
-    async def _fail(self, volume_id: str, reason: str) -> None:
+    async def _fail(self, ctx: RequestContext, req: CreateRequest, reason: str) -> None:
         async with db.transaction(self.factory) as session:
-            await session.execute(update(VolumeRow).where(
-                VolumeRow.id == volume_id, VolumeRow.status == states.CREATING).values(
+            done = await session.execute(update(VolumeRow).where(
+                VolumeRow.id == req.volume_id, VolumeRow.status == states.CREATING).values(
                 status=states.ERROR, error_reason=reason[:255], updated_at=db.utcnow()))
+            if getattr(done, "rowcount", 0):
+                messages.record(session, ctx, req.project_id, req.volume_id,
+                                messages.NO_BACKEND)

@@ -8,12 +8,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from sqlalchemy import select
+
 from nimbus.core import db
 from nimbus.core.context import RequestContext
 from nimbus.volume import errors, states
 from nimbus.volume.deps import VolumeDeps
-from nimbus.volume.models import VolumeRow, VolumeTypeRow
-from nimbus.volume.service import quotas
+from nimbus.volume.models import BackendRow, SnapshotRow, VolumeRow, VolumeTypeRow
+from nimbus.volume.scheduler.filters import satisfies
+from nimbus.volume.service import quotas, types
 from nimbus.volume.service.common import Volume, load_volume, volume_row
 
 UPLOAD_DISK_FORMATS = ("raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx")
@@ -164,3 +167,57 @@ def _check_uploadable(row: VolumeRow, force: bool) -> None:
     if row.status not in allowed or row.host is None:
         raise errors.InvalidVolume(reason=f"Volume {row.id} status must be available or in-use "
                                           f"(with force), but current status is: {row.status}.")
+
+
+async def retype(deps: VolumeDeps, ctx: RequestContext, volume_id: str, new_type: str,
+                 migration_policy: str) -> None:
+    """Change the type when the volume's host also satisfies the new one; moving the data to
+    another host (migration) is not offered, whatever the policy says."""
+    if migration_policy not in ("never", "on-demand"):
+        raise errors.InvalidInput(reason=f"Invalid migration_policy: {migration_policy}")
+    async with deps.write() as session:
+        row = await volume_row(session, ctx, volume_id, for_update=True)
+        deps.policy.authorize("volume:retype", ctx, {"project_id": row.project_id})
+        if row.status not in (states.AVAILABLE, states.IN_USE):
+            raise errors.InvalidVolume(reason=f"Volume {volume_id} status must be available or "
+                                              f"in-use, but current status is: {row.status}.")
+        target = await types.find_type(session, ctx, new_type)
+        if target.id == row.volume_type_id:
+            raise errors.InvalidInput(reason=f"New volume_type same as original: {new_type}.")
+        report = await session.get(BackendRow, row.host) if row.host else None
+        specs = await types.specs_of(session, target.id)
+        if report is None or not satisfies(dict(report.capabilities or {}), specs):
+            raise errors.InvalidVolume(reason=f"Volume type {target.name} needs another backend: "
+                                              "retyping would migrate the volume, which this "
+                                              "cloud does not offer.")
+        await quotas.check(deps, session, row.project_id, target, volumes=1,
+                           gigabytes=row.size)
+        row.volume_type_id, row.updated_at = target.id, db.utcnow()
+
+
+async def revert_to_snapshot(deps: VolumeDeps, ctx: RequestContext, volume_id: str,
+                             snapshot_id: str) -> None:
+    """3.40+: only to the volume's latest snapshot, with both available (Cinder's rules)."""
+    async with deps.write() as session:
+        row = await volume_row(session, ctx, volume_id, for_update=True)
+        deps.policy.authorize("volume:revert_to_snapshot", ctx, {"project_id": row.project_id})
+        snaps = list((await session.execute(select(SnapshotRow).where(
+            SnapshotRow.volume_id == row.id).order_by(SnapshotRow.created_at.desc(),
+                                                       SnapshotRow.id))).scalars())
+        snap = next((s for s in snaps if s.id == snapshot_id), None)
+        if snap is None:
+            raise errors.SnapshotNotFound(snapshot_id=snapshot_id)
+        # Times have one-second resolution: snapshots taken in the latest second all count.
+        if snap.created_at != snaps[0].created_at:
+            raise errors.InvalidSnapshot(reason="Cannot revert volume to a snapshot that is not "
+                                                "its latest one.")
+        if row.status != states.AVAILABLE or snap.status != states.AVAILABLE:
+            raise errors.InvalidVolume(reason="Volume and snapshot must both be available to "
+                                              "revert.")
+        if snap.size > row.size:
+            raise errors.InvalidVolume(reason="The snapshot is larger than the volume.")
+        row.status, snap.status = states.REVERTING, states.RESTORING
+        row.updated_at = snap.updated_at = db.utcnow()
+        host, size = row.host, row.size
+    assert host is not None
+    await deps.volumes.revert_to_snapshot(ctx, host, volume_id, snapshot_id, size)

@@ -75,7 +75,7 @@ class Volume:
     snapshot_id: str | None
     source_volid: str | None
     bootable: bool
-    readonly: bool
+    readonly: bool | None
     multiattach: bool
     image_metadata: dict[str, Any]
     metadata: dict[str, str]

@@ -129,7 +129,7 @@ def page(items: Sequence[T], query: ListQuery, max_limit: int) -> tuple[list[T],
     if query.marker is not None:
         ids = [i.id for i in ordered]
         if query.marker not in ids:
-            raise errors.InvalidInput(reason=f"marker [{query.marker}] not found")
+            raise errors.MarkerNotFound(marker=query.marker)
         ordered = ordered[ids.index(query.marker) + 1:]
     ordered = ordered[query.offset:]
     limit = min(query.limit, max_limit) if query.limit is not None else max_limit

@@ -24,7 +24,7 @@ from nimbus.volume.service.common import (
 
 @dataclasses.dataclass(frozen=True)
 class NewSnapshot:
-    volume_id: str
+    volume_id: str | None
     name: str | None = None
     description: str | None = None
     force: bool = False
@@ -35,10 +35,7 @@ async def create_snapshot(deps: VolumeDeps, ctx: RequestContext, new: NewSnapsho
                           version: tuple[int, int]) -> Snapshot:
     """From an available volume, or an in-use one with `force` (or from 3.66 on)."""
     async with deps.write() as session:
-        try:
-            volume = await volume_row(session, ctx, new.volume_id)
-        except errors.VolumeNotFound:
-            raise errors.VolumeNotFound(volume_id=new.volume_id) from None
+        volume = await volume_row(session, ctx, new.volume_id or "None")
         deps.policy.authorize("volume:create_snapshot", ctx, {"project_id": volume.project_id})
         allowed = {states.AVAILABLE}
         if new.force or version >= (3, 66):
@@ -124,3 +121,24 @@ def snapshot_metadata(ctx: RequestContext, snapshot_id: str) -> metadata.Owner:
                           SnapshotMetadataRow.snapshot_id, "snapshot_id", load,
                           read_rule="volume:get_snapshot_metadata",
                           write_rule="volume:snapshot_metadata")
+
+
+# Which statuses os-update_snapshot_status may move a snapshot to, from its current one.
+_UPDATABLE = {states.CREATING: {states.CREATING, states.AVAILABLE, states.ERROR},
+              states.DELETING: {states.DELETING, states.ERROR_DELETING}}
+
+
+async def update_status(deps: VolumeDeps, ctx: RequestContext, snapshot_id: str, status: str,
+                        progress: str | None) -> None:
+    """What a service doing the snapshot itself (Nova's assisted snapshots) reports."""
+    async with deps.write() as session:
+        row = await snapshot_row(session, ctx, snapshot_id, for_update=True)
+        deps.policy.authorize("snapshot_extension:snapshot_actions:update_snapshot_status", ctx,
+                              {"project_id": row.project_id})
+        allowed = _UPDATABLE.get(row.status, set())
+        if status not in allowed:
+            raise errors.InvalidSnapshot(reason=f"Snapshot status {row.status} not allowed for "
+                                                f"update_snapshot_status to {status}")
+        row.status, row.updated_at = status, db.utcnow()
+        if progress is not None:
+            row.progress = progress

@@ -112,7 +112,7 @@ async def list_types(deps: VolumeDeps, ctx: RequestContext, *, is_public: bool |
     if marker is not None:
         ids = [t.id for t in found]
         if marker not in ids:
-            raise errors.InvalidInput(reason=f"marker [{marker}] not found")
+            raise errors.MarkerNotFound(marker=marker)
         found = found[ids.index(marker) + 1:]
     return found[:limit] if limit is not None else found
 

@@ -22,10 +22,15 @@ from nimbus.volume.models import BackendRow
 VOLUME_BINARY = "nimbus-volume"
 SCHEDULER_BINARY = "nimbus-volume-scheduler"
 BINARIES = (VOLUME_BINARY, SCHEDULER_BINARY)
+# os-services names them as Cinder does: clients filter on these names.
+API_BINARIES = {VOLUME_BINARY: "cinder-volume", SCHEDULER_BINARY: "cinder-scheduler"}
+_INTERNAL = {v: k for k, v in API_BINARIES.items()}
 
 
 @dataclasses.dataclass(frozen=True)
 class Service:
+    """As os-services shows it: Cinder's binary name, and `host@backend` for volume hosts."""
+
     binary: str
     host: str
     zone: str
@@ -59,22 +64,32 @@ async def list_zones(deps: VolumeDeps, ctx: RequestContext) -> list[tuple[str, b
     async with deps.read() as session:
         names = await zone_names(deps, session)
         services = await _services(deps, session)
-    up_zones = {s.zone for s in services if s.binary == VOLUME_BINARY and s.up and not s.disabled}
+    up_zones = {s.zone for s in services
+                if s.binary == API_BINARIES[VOLUME_BINARY] and s.up and not s.disabled}
     return [(name, name in up_zones) for name in names]
 
 
 async def _services(deps: VolumeDeps, session: AsyncSession) -> list[Service]:
     rows = (await session.execute(select(ServiceRow).where(
         ServiceRow.binary.in_(BINARIES)).order_by(ServiceRow.id))).scalars()
-    zones = dict((await session.execute(select(BackendRow.host,
-                                               BackendRow.availability_zone))).all())
+    reports = {r.host: r for r in (await session.execute(select(BackendRow))).scalars()}
     now = db.utcnow()
     down = dt.timedelta(seconds=deps.settings.volume.service_down_time)
     default = deps.settings.volume.default_availability_zone
-    return [Service(r.binary, r.host, zones.get(r.host, default), r.disabled, r.disabled_reason,
-                    not r.forced_down and r.last_seen_up is not None
-                    and r.last_seen_up >= now - down,
-                    r.updated_at or r.last_seen_up) for r in rows]
+    found = []
+    for r in rows:
+        report = reports.get(r.host)
+        host = f"{r.host}@{report.backend}" if report and r.binary == VOLUME_BINARY else r.host
+        found.append(Service(API_BINARIES[r.binary], host,
+                             report.availability_zone if report else default, r.disabled,
+                             r.disabled_reason,
+                             not r.forced_down and r.last_seen_up is not None
+                             and r.last_seen_up >= now - down, r.updated_at or r.last_seen_up))
+    return found
+
+
+def _host_matches(service: Service, host: str) -> bool:
+    return host in (service.host, service.host.partition("@")[0])
 
 
 async def list_services(deps: VolumeDeps, ctx: RequestContext, *, host: str | None,
@@ -82,21 +97,24 @@ async def list_services(deps: VolumeDeps, ctx: RequestContext, *, host: str | No
     deps.policy.authorize("volume_extension:services:index", ctx)
     async with deps.read() as session:
         found = await _services(deps, session)
-    return [s for s in found if (not host or s.host == host) and (not binary or s.binary == binary)]
+    return [s for s in found
+            if (not host or _host_matches(s, host)) and (not binary or s.binary == binary)]
 
 
 async def set_enabled(deps: VolumeDeps, ctx: RequestContext, host: str, binary: str,
                       enabled: bool, reason: str | None) -> Service:
     deps.policy.authorize("volume_extension:services:update", ctx)
+    internal = _INTERNAL.get(binary)
     async with deps.write() as session:
         row = (await session.execute(select(ServiceRow).where(
-            ServiceRow.host == host, ServiceRow.binary == binary,
-            ServiceRow.binary.in_(BINARIES)))).scalar_one_or_none()
+            ServiceRow.host == host.partition("@")[0],
+            ServiceRow.binary == internal))).scalar_one_or_none() if internal else None
         if row is None:
             raise errors.ServiceNotFound(service=f"{binary} on {host}")
         row.disabled = not enabled
         row.disabled_reason = None if enabled else reason
         row.updated_at = db.utcnow()
         await session.flush()
-        found = [s for s in await _services(deps, session) if s.host == host and s.binary == binary]
+        found = [s for s in await _services(deps, session)
+                 if _host_matches(s, host) and s.binary == binary]
     return found[0]

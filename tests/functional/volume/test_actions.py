@@ -54,6 +54,7 @@ async def test_flags_and_image_metadata(cloud: Cloud) -> None:
     assert unset.status_code == 200
     shown = await show(cloud, admin, "volume", volume["id"])
     assert shown is not None and shown["bootable"] == "true"
+    assert shown["metadata"] == {"readonly": "True"}
     assert "volume_image_metadata" not in shown
 
 

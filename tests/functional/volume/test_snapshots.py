@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.functional.conftest import Cloud
 from tests.functional.volume.helpers import MV, available_volume, base, files, wait_for
 
@@ -81,3 +83,25 @@ async def test_snapshot_quota_is_over_limit(cloud: Cloud) -> None:
 
     assert resp.status_code == 413
     assert "overLimit" in resp.json()
+
+
+async def test_revert_to_the_latest_snapshot(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    volume = await available_volume(cloud, admin)
+    first = await _snapshot(cloud, admin, volume["id"])
+    await asyncio.sleep(1.0)  # snapshot times have one-second resolution
+    latest = await _snapshot(cloud, admin, volume["id"])
+    url = f"{await base(cloud, admin)}/volumes/{volume['id']}/action"
+    v340 = {**admin, "OpenStack-API-Version": "volume 3.40"}
+
+    old = await cloud.client.post(url, headers=v340, json={"revert": {"snapshot_id": first["id"]}})
+    too_early = await cloud.client.post(url, headers=admin,
+                                        json={"revert": {"snapshot_id": latest["id"]}})
+    done = await cloud.client.post(url, headers=v340,
+                                   json={"revert": {"snapshot_id": latest["id"]}})
+
+    assert old.status_code == 400 and too_early.status_code == 400
+    assert done.status_code == 202
+    assert await wait_for(cloud, admin, volume["id"], "available", "error") is not None
+    snap = await wait_for(cloud, admin, str(latest["id"]), "available", kind="snapshot")
+    assert snap is not None

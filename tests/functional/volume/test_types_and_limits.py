@@ -15,12 +15,13 @@ async def test_type_with_extra_specs_and_a_default(cloud: Cloud) -> None:
         "name": "gold", "extra_specs": {"volume_backend_name": "file"}}})
     assert created.status_code == 200, created.text
     gold = created.json()["volume_type"]
-    spec = await cloud.client.put(f"{url}/types/{gold['id']}/extra_specs/tier", headers=admin,
-                                  json={"tier": "1"})
+    # A scoped spec is for drivers: the scheduler does not match it against capabilities.
+    spec = await cloud.client.put(f"{url}/types/{gold['id']}/extra_specs/RESKEY:tier",
+                                  headers=admin, json={"RESKEY:tier": "1"})
     default = await cloud.client.get(f"{url}/types/default", headers=admin)
     listed = await cloud.client.get(f"{url}/types", headers=admin)
 
-    assert spec.json() == {"tier": "1"}
+    assert spec.json() == {"RESKEY:tier": "1"}
     assert default.json()["volume_type"]["name"] == "__DEFAULT__"
     assert {t["name"] for t in listed.json()["volume_types"]} == {"__DEFAULT__", "gold"}
     volume = await available_volume(cloud, admin, volume_type="gold")
@@ -81,17 +82,17 @@ async def test_zones_and_services_show_the_volume_hosts(cloud: Cloud) -> None:
     zones = (await cloud.client.get(f"{url}/os-availability-zone", headers=admin)).json()
     services = (await cloud.client.get(f"{url}/os-services", headers=admin)).json()["services"]
     disabled = await cloud.client.put(f"{url}/os-services/disable", headers=admin,
-                                      json={"host": "volume-1", "binary": "nimbus-volume"})
+                                      json={"host": "volume-1@file", "binary": "cinder-volume"})
 
     assert zones == {"availabilityZoneInfo": [{"zoneName": "nova",
                                                "zoneState": {"available": True}}]}
-    volume_hosts = sorted(s["host"] for s in services if s["binary"] == "nimbus-volume")
-    assert volume_hosts == ["volume-1", "volume-2"]
+    volume_hosts = sorted(s["host"] for s in services if s["binary"] == "cinder-volume")
+    assert volume_hosts == ["volume-1@file", "volume-2@file"]
     assert all(s["state"] == "up" for s in services)
     assert disabled.json()["status"] == "disabled"
     # Only volume-2 is left to place volumes on.
     volume = await available_volume(cloud, admin)
-    assert volume["os-vol-host-attr:host"] == "volume-2"
+    assert volume["os-vol-host-attr:host"] == "volume-2@file#file"
 
 
 async def test_unknown_availability_zone_is_bad_request(cloud: Cloud) -> None:
@@ -101,3 +102,45 @@ async def test_unknown_availability_zone_is_bad_request(cloud: Cloud) -> None:
 
     assert resp.status_code == 400
     assert "mars" in resp.json()["badRequest"]["message"]
+
+
+async def test_no_valid_backend_leaves_a_user_message(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    url = await base(cloud, admin)
+    await cloud.client.post(f"{url}/types", headers=admin, json={"volume_type": {
+        "name": "nowhere", "extra_specs": {"vendor_name": "Acme"}}})
+    created = await create_volume(cloud, admin, volume_type="nowhere")
+    await wait_for(cloud, admin, created["id"], "error")
+
+    listed = await cloud.client.get(f"{url}/messages",
+                                    headers={**admin, "OpenStack-API-Version": "volume 3.3"})
+    old = await cloud.client.get(f"{url}/messages", headers=admin)
+
+    message = next(m for m in listed.json()["messages"] if m["resource_uuid"] == created["id"])
+    assert message["event_id"] == "VOLUME_VOLUME_001_002"
+    assert message["user_message"] == ("schedule allocate volume:Could not find any available "
+                                       "weighted backend.")
+    assert old.status_code == 404
+    deleted = await cloud.client.delete(f"{url}/messages/{message['id']}",
+                                        headers={**admin, "OpenStack-API-Version": "volume 3.3"})
+    assert deleted.status_code == 204
+
+
+async def test_retype_on_the_same_backend_changes_the_type(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    url = await base(cloud, admin)
+    await cloud.client.post(f"{url}/types", headers=admin, json={"volume_type": {
+        "name": "silver", "extra_specs": {"volume_backend_name": "file"}}})
+    await cloud.client.post(f"{url}/types", headers=admin, json={"volume_type": {
+        "name": "elsewhere", "extra_specs": {"volume_backend_name": "lvm"}}})
+    volume = await available_volume(cloud, admin)
+
+    done = await cloud.client.post(f"{url}/volumes/{volume['id']}/action", headers=admin,
+                                   json={"os-retype": {"new_type": "silver"}})
+    refused = await cloud.client.post(f"{url}/volumes/{volume['id']}/action", headers=admin,
+                                      json={"os-retype": {"new_type": "elsewhere",
+                                                          "migration_policy": "on-demand"}})
+
+    assert done.status_code == 202 and refused.status_code == 400
+    shown = (await cloud.client.get(f"{url}/volumes/{volume['id']}", headers=admin)).json()
+    assert shown["volume"]["volume_type"] == "silver"

@@ -26,7 +26,7 @@ async def test_create_blank_volume_becomes_available_with_a_file(cloud: Cloud) -
     volume = await wait_for(cloud, admin, created["id"], "available", "error")
     assert volume is not None and volume["status"] == "available", volume
     assert volume["metadata"] == {"k": "v"}
-    assert volume["os-vol-host-attr:host"] in ("volume-1", "volume-2")
+    assert volume["os-vol-host-attr:host"] in ("volume-1@file#file", "volume-2@file#file")
     assert f"volume-{created['id']}.qcow2" in files(cloud)
 
 
