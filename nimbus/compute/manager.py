@@ -18,8 +18,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from nimbus.compute.image_cache import ImageCache
-from nimbus.compute.objects import BuildRequest
-from nimbus.compute.ops import build, power
+from nimbus.compute.objects import BuildRequest, RequestedNetwork
+from nimbus.compute.ops import build, networking, power
 from nimbus.compute.ops.networking import Ports
 from nimbus.compute.resource_tracker import ResourceTracker
 from nimbus.compute.rpcapi import ConductorAPI
@@ -123,6 +123,18 @@ class ComputeAgent:
     async def power_action(self, ctx: RequestContext, instance_uuid: str, action: str) -> None:
         async with self._working_on(instance_uuid):
             await power.power_action(self, ctx, instance_uuid, action)
+
+    async def attach_interface(self, ctx: RequestContext, instance_uuid: str, project_id: str,
+                               zone: str | None, requested: dict[str, Any]) -> dict[str, Any]:
+        async with self._working_on(instance_uuid):
+            return await networking.attach_interface(
+                self, ctx, instance_uuid, project_id, zone,
+                RequestedNetwork.model_validate(requested))
+
+    async def detach_interface(self, ctx: RequestContext, instance_uuid: str,
+                               port_id: str) -> None:
+        async with self._working_on(instance_uuid):
+            await networking.detach_interface(self, ctx, instance_uuid, port_id)
 
     async def console_output(self, ctx: RequestContext, instance_uuid: str,
                              max_bytes: int | None) -> str:

@@ -75,6 +75,10 @@ DEFAULTS: dict[str, str] = {
     "os_compute_api:os-server-tags:delete_all": "rule:admin_or_member",
     "os_compute_api:ips:index": "rule:admin_or_reader",
     "os_compute_api:ips:show": "rule:admin_or_reader",
+    "os_compute_api:os-attach-interfaces:list": "rule:admin_or_reader",
+    "os_compute_api:os-attach-interfaces:show": "rule:admin_or_reader",
+    "os_compute_api:os-attach-interfaces:create": "rule:admin_or_member",
+    "os_compute_api:os-attach-interfaces:delete": "rule:admin_or_member",
     # operators: services, hypervisors, aggregates, zones in detail
     "os_compute_api:os-services:list": ADMIN,
     "os_compute_api:os-services:update": ADMIN,

@@ -16,6 +16,7 @@ from nimbus.compute.objects import (
     BuildRequest,
     ComputeNodeReport,
     InstanceOnHost,
+    RequestedNetwork,
     RequestSpec,
     SelectionList,
 )
@@ -128,6 +129,20 @@ class ComputeAgentAPI:
                            action: str) -> None:
         """stop, start, reboot_soft, reboot_hard, pause, unpause, suspend, resume."""
         await self._on(host).cast(ctx, "power_action", instance_uuid=instance_uuid, action=action)
+
+    async def attach_interface(self, ctx: RequestContext, host: str, instance_uuid: str,
+                               project_id: str, zone: str | None,
+                               requested: RequestedNetwork) -> dict[str, Any]:
+        """A port created or bound on the host and added to the instance; its cache entry."""
+        entry: dict[str, Any] = await self._on(host).call(
+            ctx, "attach_interface", instance_uuid=instance_uuid, project_id=project_id,
+            zone=zone, requested=requested.model_dump(mode="json"))
+        return entry
+
+    async def detach_interface(self, ctx: RequestContext, host: str, instance_uuid: str,
+                               port_id: str) -> None:
+        await self._on(host).call(ctx, "detach_interface", instance_uuid=instance_uuid,
+                                  port_id=port_id)
 
     async def console_output(self, ctx: RequestContext, host: str, instance_uuid: str,
                              max_bytes: int | None) -> str:

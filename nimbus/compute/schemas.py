@@ -440,6 +440,21 @@ class TagsRequest(_Strict):
     tags: list[Tag] = Field(max_length=MAX_TAGS)
 
 
+class FixedIpRequest(_Strict):
+    ip_address: str
+
+
+class InterfaceAttachment(_Strict):
+    net_id: str | None = None
+    port_id: str | None = None
+    fixed_ips: list[FixedIpRequest] | None = Field(default=None, min_length=1, max_length=1)
+    tag: str | None = Field(default=None, max_length=60)
+
+
+class InterfaceAttachRequest(_Strict):
+    interfaceAttachment: InterfaceAttachment = Field(default_factory=InterfaceAttachment)
+
+
 # -- host aggregates ------------------------------------------------------------------------
 
 _AZ_NAME = re.compile(r"^(?!\s)[^\x00-\x1f\x7f:]*(?<!\s)$")

@@ -9,6 +9,7 @@ from nimbus.compute.api import (
     availability_zones,
     flavors,
     hypervisors,
+    interfaces,
     ips,
     keypairs,
     limits,
@@ -41,6 +42,6 @@ def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
     app.add_middleware(MicroversionHeaders)
     for module in (versions, flavors, keypairs, servers, server_actions, server_metadata,
                    server_tags, ips, server_groups, services, hypervisors, availability_zones,
-                   limits, quota_sets, aggregates):
+                   limits, quota_sets, aggregates, interfaces):
         app.include_router(module.router)
     return app

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nimbus.compute import errors
 from nimbus.compute.objects import RequestedNetwork
 from nimbus.compute.virt.driver import VifSpec
 from nimbus.core.clients.network import NetworkClient
+from nimbus.core.context import RequestContext
+
+if TYPE_CHECKING:
+    from nimbus.compute.manager import ComputeAgent
 
 LOG = logging.getLogger(__name__)
 
@@ -89,3 +94,26 @@ def vifs(info: NetworkInfo) -> tuple[VifSpec, ...]:
     return tuple(VifSpec(port_id=e["port_id"], mac=e["mac_address"], network_id=e["network_id"],
                          fixed_ips=tuple(f["ip_address"] for f in e["fixed_ips"]),
                          mtu=int(e.get("mtu") or 1500)) for e in info)
+
+
+async def attach_interface(agent: ComputeAgent, ctx: RequestContext, uuid: str, project_id: str,
+                           zone: str | None, requested: RequestedNetwork) -> dict[str, Any]:
+    """Make or bind the port, then add it to the instance's cache (the guest's hot-plug comes
+    with a driver that has one); a port made for an instance that left is released again."""
+    entry = await agent.ports.allocate_one(uuid, project_id, agent.host, zone, requested)
+    info = [*await agent.conductor.network_info(ctx, uuid), entry]
+    if not await agent.conductor.instance_update(ctx, uuid, {"network_info": info},
+                                                 expected_host=agent.host):
+        await agent.ports.release([entry])
+        raise errors.ServerNotFound(server_id=uuid)
+    return entry
+
+
+async def detach_interface(agent: ComputeAgent, ctx: RequestContext, uuid: str,
+                           port_id: str) -> None:
+    info = await agent.conductor.network_info(ctx, uuid)
+    leaving = [e for e in info if e["port_id"] == port_id]
+    await agent.conductor.instance_update(
+        ctx, uuid, {"network_info": [e for e in info if e["port_id"] != port_id]},
+        expected_host=agent.host)
+    await agent.ports.release(leaving)

@@ -192,3 +192,63 @@ async def test_absent_networks_before_2_37_use_the_one_network_or_are_ambiguous(
     assert ambiguous.status_code == 409, ambiguous.text
     assert ambiguous.json()["conflictingRequest"]["message"].startswith(
         "More than one possible network found.")
+
+
+async def test_interface_attach_and_detach_by_network_and_by_port(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    net_id, subnet_id = await _network(cloud, admin, "private", "10.0.7.0/24")
+    server = await _boot(cloud, admin, image, "none")
+    url = f"{V}/servers/{server['id']}/os-interface"
+    own = (await cloud.client.post(f"{N}/ports", headers=admin, json={
+        "port": {"network_id": net_id}})).json()["port"]
+
+    by_net = await cloud.client.post(url, headers=admin, json={"interfaceAttachment": {
+        "net_id": net_id, "fixed_ips": [{"ip_address": "10.0.7.9"}]}})
+    by_port = await cloud.client.post(url, headers=admin, json={"interfaceAttachment": {
+        "port_id": own["id"]}})
+
+    assert by_net.status_code == 200, by_net.text
+    made = by_net.json()["interfaceAttachment"]
+    assert made["net_id"] == net_id and made["port_state"] == "ACTIVE"
+    assert made["fixed_ips"] == [{"subnet_id": subnet_id, "ip_address": "10.0.7.9"}]
+    assert by_port.status_code == 200, by_port.text
+    listed = (await cloud.client.get(url, headers=admin)).json()["interfaceAttachments"]
+    assert {i["port_id"] for i in listed} == {made["port_id"], own["id"]}
+    shown = await cloud.client.get(f"{url}/{own['id']}", headers=admin)
+    assert shown.json()["interfaceAttachment"]["mac_addr"] == own["mac_address"]
+    view = await wait_for(cloud, {**admin, **LATEST}, server["id"], "ACTIVE")
+    assert view is not None and len(view["addresses"]["private"]) == 2
+
+    for port_id in (made["port_id"], own["id"]):
+        gone = await cloud.client.delete(f"{url}/{port_id}", headers=admin)
+        assert gone.status_code == 202, gone.text
+
+    assert (await cloud.client.get(url, headers=admin)).json()["interfaceAttachments"] == []
+    remaining = await _ports(cloud, admin, network_id=net_id)
+    assert [(p["id"], p["device_id"]) for p in remaining] == [(own["id"], "")]
+    view = await wait_for(cloud, {**admin, **LATEST}, server["id"], "ACTIVE")
+    assert view is not None and view["addresses"] == {}
+    again = await cloud.client.delete(f"{url}/{own['id']}", headers=admin)
+    assert again.status_code == 404
+    assert again.json()["itemNotFound"]["message"] == f"Port id {own['id']} could not be found."
+
+
+async def test_interface_attach_refuses_bad_requests(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    net_id, _ = await _network(cloud, admin, "private", "10.0.8.0/24")
+    server = await _boot(cloud, admin, image, [{"uuid": net_id}])
+    url = f"{V}/servers/{server['id']}/os-interface"
+    missing = "3f4e1b8c-0d1a-4a57-9e55-5d1b2c3a4f60"
+
+    both = await cloud.client.post(url, headers=admin, json={"interfaceAttachment": {
+        "net_id": net_id, "port_id": missing}})
+    unknown = await cloud.client.post(url, headers=admin, json={"interfaceAttachment": {
+        "net_id": missing}})
+    taken = await cloud.client.post(url, headers=admin, json={"interfaceAttachment": {
+        "net_id": net_id, "fixed_ips": [{"ip_address": server["addresses"]["private"][0]["addr"]}]}})
+
+    assert both.status_code == 400 and unknown.status_code == 404
+    assert taken.status_code == 409, taken.text
+    assert len(await _ports(cloud, admin, network_id=net_id)) == 1
