@@ -84,6 +84,9 @@ EXTENSIONS: tuple[Extension, ...] = (
               "2016-09-12T10:00:00-00:00"),
     Extension("stateful-security-group", "Stateful security group",
               "Indicates if the security group is stateful or not", "2019-11-26T09:00:00-00:00"),
+    Extension("subnet-external-network", "Subnet External Network",
+              "Informs if the subnet is associated to a router:external network",
+              "2021-03-16T10:00:00-00:00"),
     Extension("tag", "Tag support", "Enables to set tag on resources.",
               "2016-01-01T00:00:00-00:00"),
 )

@@ -37,11 +37,19 @@ def is_auto_address(row: SubnetRow) -> bool:
 
 async def to_dicts(session: AsyncSession, rows: Sequence[SubnetRow]) -> list[dict[str, Any]]:
     tags = await access.tags_of(session, [row.id for row in rows])
-    return [_to_dict(row, tags[row.id]) for row in rows]
+    network_ids = list({row.network_id for row in rows})
+    external: set[str] = set()
+    for start in range(0, len(network_ids), 500):
+        external.update((await session.scalars(select(NetworkRow.id).where(
+            NetworkRow.id.in_(network_ids[start:start + 500]),
+            NetworkRow.external.is_(True)))).all())
+    return [_to_dict(row, tags[row.id], row.network_id in external) for row in rows]
 
 
-def _to_dict(row: SubnetRow, tags: list[str]) -> dict[str, Any]:
+def _to_dict(row: SubnetRow, tags: list[str], external: bool) -> dict[str, Any]:
+    # router:external (subnet-external-network): why every project sees this subnet.
     return {"id": row.id, "name": row.name, "network_id": row.network_id,
+            "router:external": external,
             "ip_version": row.ip_version, "cidr": row.cidr, "gateway_ip": row.gateway_ip,
             "allocation_pools": list(row.allocation_pools), "enable_dhcp": row.enable_dhcp,
             "dns_nameservers": list(row.dns_nameservers), "host_routes": list(row.host_routes),

@@ -386,3 +386,15 @@ async def test_router_interface_port_stays_active_when_updated(cloud: Cloud) -> 
     assert updated.json()["port"]["status"] == "ACTIVE"
     assert updated.json()["port"]["fixed_ips"][0]["ip_address"] == "10.1.0.1"
     assert cleared.json()["router"]["routes"] == []
+
+
+async def test_subnet_of_an_external_network_says_so(cloud: Cloud) -> None:
+    caller = await new_caller(cloud)
+    _, external_subnet = await _external(cloud)
+    _, own_subnet = await _private(cloud, caller)
+
+    listed = await cloud.client.get(f"{V2}/subnets?router:external=True",
+                                    headers=caller.headers)
+
+    assert [s["id"] for s in listed.json()["subnets"]] == [external_subnet]
+    assert (await show(cloud, caller.headers, "subnet", own_subnet))["router:external"] is False

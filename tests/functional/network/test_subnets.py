@@ -19,7 +19,7 @@ SUBNET_KEYS = {"id", "name", "network_id", "ip_version", "cidr", "gateway_ip",
                "allocation_pools", "enable_dhcp", "dns_nameservers", "host_routes",
                "ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id", "service_types",
                "description", "tags", "created_at", "updated_at", "revision_number",
-               "project_id", "tenant_id"}
+               "project_id", "tenant_id", "router:external"}
 
 
 async def _network(cloud: Cloud, headers: dict[str, str]) -> str:
