@@ -26,7 +26,7 @@ from nimbus.volume.manager import ConductorHeartbeat, VolumeManager
 from nimbus.volume.scheduler.manager import SchedulerManager
 
 CAPACITY_INTERVAL = 60.0
-SCHEDULER_BINARY = "nimbus-volume-scheduler"
+SCHEDULER_BINARY = "cinder-scheduler"
 
 
 def volume_host_names(settings: Settings) -> list[str]:

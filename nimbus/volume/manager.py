@@ -31,7 +31,7 @@ from nimbus.volume.rpcapi import ConductorAPI
 
 LOG = logging.getLogger(__name__)
 
-BINARY = "nimbus-volume"
+BINARY = "cinder-volume"
 # Glance's disk_format names as qemu-img calls them.
 QEMU_FORMATS = {"raw": "raw", "iso": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi",
                 "vhd": "vpc", "vhdx": "vhdx", "ploop": "parallels"}

@@ -29,8 +29,9 @@ from nimbus.core.service import ServiceRow
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
-# Not RPC services: no heartbeat worth showing (Nova hides nova-osapi_compute likewise).
-API_BINARIES = frozenset({"nimbus-api"})
+# The services table also holds the API processes' and Cinder's rows; os-services shows
+# Nova's RPC services only (Nova hides nova-osapi_compute likewise).
+NOVA_SERVICES = frozenset({COMPUTE_BINARY, "nova-conductor", "nova-scheduler"})
 INTERNAL_ZONE = "internal"
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
@@ -77,7 +78,7 @@ async def all_services(deps: ComputeDeps, session: AsyncSession) -> list[Service
     now, compute = db.utcnow(), deps.settings.compute
     return [to_service(r, now, compute.service_down_time,
                        zones.get(r.host, compute.default_availability_zone))
-            for r in rows if r.binary not in API_BINARIES]
+            for r in rows if r.binary in NOVA_SERVICES]
 
 
 async def list_services(deps: ComputeDeps, ctx: RequestContext, *, host: str | None = None,
@@ -173,7 +174,7 @@ async def delete_service(deps: ComputeDeps, ctx: RequestContext, service_id: str
     column = ServiceRow.uuid == service_id if by_uuid else ServiceRow.id == int(service_id)
     async with deps.write() as session:
         row = (await session.execute(select(ServiceRow).where(column))).scalar()
-        if row is None or row.binary in API_BINARIES:
+        if row is None or row.binary not in NOVA_SERVICES:
             raise errors.ServiceNotFound(service_id=service_id)
         providers: list[str] = []
         if row.binary == COMPUTE_BINARY:

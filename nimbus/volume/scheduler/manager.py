@@ -31,7 +31,7 @@ from nimbus.volume.service import messages
 
 LOG = logging.getLogger(__name__)
 
-VOLUME_BINARY = "nimbus-volume"
+VOLUME_BINARY = "cinder-volume"
 
 
 class SchedulerManager:

@@ -19,12 +19,10 @@ from nimbus.volume import errors
 from nimbus.volume.deps import VolumeDeps
 from nimbus.volume.models import BackendRow
 
-VOLUME_BINARY = "nimbus-volume"
-SCHEDULER_BINARY = "nimbus-volume-scheduler"
+# Cinder's names: clients and Tempest filter os-services on them.
+VOLUME_BINARY = "cinder-volume"
+SCHEDULER_BINARY = "cinder-scheduler"
 BINARIES = (VOLUME_BINARY, SCHEDULER_BINARY)
-# os-services names them as Cinder does: clients filter on these names.
-API_BINARIES = {VOLUME_BINARY: "cinder-volume", SCHEDULER_BINARY: "cinder-scheduler"}
-_INTERNAL = {v: k for k, v in API_BINARIES.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +63,7 @@ async def list_zones(deps: VolumeDeps, ctx: RequestContext) -> list[tuple[str, b
         names = await zone_names(deps, session)
         services = await _services(deps, session)
     up_zones = {s.zone for s in services
-                if s.binary == API_BINARIES[VOLUME_BINARY] and s.up and not s.disabled}
+                if s.binary == VOLUME_BINARY and s.up and not s.disabled}
     return [(name, name in up_zones) for name in names]
 
 
@@ -80,7 +78,7 @@ async def _services(deps: VolumeDeps, session: AsyncSession) -> list[Service]:
     for r in rows:
         report = reports.get(r.host)
         host = f"{r.host}@{report.backend}" if report and r.binary == VOLUME_BINARY else r.host
-        found.append(Service(API_BINARIES[r.binary], host,
+        found.append(Service(r.binary, host,
                              report.availability_zone if report else default, r.disabled,
                              r.disabled_reason,
                              not r.forced_down and r.last_seen_up is not None
@@ -104,11 +102,10 @@ async def list_services(deps: VolumeDeps, ctx: RequestContext, *, host: str | No
 async def set_enabled(deps: VolumeDeps, ctx: RequestContext, host: str, binary: str,
                       enabled: bool, reason: str | None) -> Service:
     deps.policy.authorize("volume_extension:services:update", ctx)
-    internal = _INTERNAL.get(binary)
     async with deps.write() as session:
         row = (await session.execute(select(ServiceRow).where(
             ServiceRow.host == host.partition("@")[0],
-            ServiceRow.binary == internal))).scalar_one_or_none() if internal else None
+            ServiceRow.binary == binary))).scalar_one_or_none() if binary in BINARIES else None
         if row is None:
             raise errors.ServiceNotFound(service=f"{binary} on {host}")
         row.disabled = not enabled

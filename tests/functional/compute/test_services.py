@@ -332,3 +332,26 @@ async def test_delete_conductor_service(cloud: Cloud) -> None:
 
     assert deleted.status_code == 204
     assert conductor["id"] not in {s["id"] for s in await services(cloud, admin, "2.53")}
+
+
+async def test_list_shows_nova_services_only_while_cinder_shares_the_table(
+        tmp_path: Path) -> None:
+    async with running_cloud("sqlite", tmp_path, fake_hosts=1, volume_hosts=1) as cloud:
+        admin = await cloud.admin_headers()
+        volume_services = (await cloud.client.get(
+            f"/volume/v3/{await project_id(cloud, admin)}/os-services", headers=admin)).json()
+        assert {s["binary"] for s in volume_services["services"]} == {"cinder-volume",
+                                                                       "cinder-scheduler"}
+        compute_binaries = {s["binary"] for s in await services(cloud, admin)}
+        assert compute_binaries == {"nova-compute", "nova-conductor", "nova-scheduler"}
+        zones = (await cloud.client.get(f"{V}/os-availability-zone/detail",
+                                        headers=admin)).json()["availabilityZoneInfo"]
+        zone_binaries = {binary for zone in zones for host in (zone["hosts"] or {}).values()
+                         for binary in host}
+        assert zone_binaries == compute_binaries
+
+
+async def project_id(cloud: Cloud, headers: dict[str, str]) -> str:
+    resp = await cloud.client.get("/identity/v3/auth/tokens",
+                                  headers={**headers, "X-Subject-Token": headers["X-Auth-Token"]})
+    return str(resp.json()["token"]["project"]["id"])

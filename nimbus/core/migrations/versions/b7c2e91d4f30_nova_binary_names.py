@@ -1,11 +1,11 @@
-"""services registered under Nova's binary names
+"""services registered under Nova's and Cinder's binary names
 
 Revision ID: b7c2e91d4f30
 Revises: a4f0fdf85b01
 Create Date: 2026-11-30 11:25:00
 
 OpenStack tooling finds compute services by Nova's binary names (`openstack compute service
-set HOST nova-compute`, Tempest, Ansible): rows registered before the rename take them too.
+set HOST nova-compute`, Tempest, Ansible), volume services by Cinder's: rows registered before the rename take them too.
 """
 from collections.abc import Sequence
 
@@ -21,6 +21,8 @@ RENAMES = {
     "nimbus-compute": "nova-compute",
     "nimbus-conductor": "nova-conductor",
     "nimbus-scheduler": "nova-scheduler",
+    "nimbus-volume": "cinder-volume",
+    "nimbus-volume-scheduler": "cinder-scheduler",
 }
 
 services = sa.table("services", sa.column("binary", sa.String))
