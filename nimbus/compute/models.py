@@ -109,7 +109,8 @@ class InstanceRow(Base):
     request_spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
     system_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The ports of the server as the agent bound them (Nova's network info cache): a list of
-    # {port_id, network_id, network_name, mac_address, fixed_ips, floating_ips, created, tag}.
+    # {port_id, network_id, network_name, mac_address, fixed_ips, mtu, created, tag};
+    # floating IPs are asked of the network service when the server is shown.
     network_info: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

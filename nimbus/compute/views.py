@@ -158,7 +158,7 @@ def server_detail(request: Request, server: Server, version: Version, *, is_admi
         if row.image_ref else "",
         "flavor": _flavor(request, row.flavor, version),
         "created": _iso(row.created_at), "updated": _iso(row.updated_at),
-        "addresses": ips.addresses(row),
+        "addresses": ips.addresses(row, server.floating),
         "accessIPv4": row.access_ip_v4 or "", "accessIPv6": row.access_ip_v6 or "",
         "links": server_links(request, row.uuid),
         "OS-DCF:diskConfig": disk_config.api_value(row.system_metadata),

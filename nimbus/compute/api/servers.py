@@ -12,7 +12,7 @@ from nimbus.compute.api import params
 from nimbus.compute.api.versioning import Version
 from nimbus.compute.deps import Deps
 from nimbus.compute.schemas import ServerCreateRequest, ServerUpdateRequest
-from nimbus.compute.service import server_list, servers
+from nimbus.compute.service import ips, server_list, servers
 from nimbus.core import errors
 from nimbus.core.http import Ctx, OrjsonResponse
 
@@ -74,7 +74,7 @@ async def _list(request: Request, deps: Deps, ctx: Ctx, version: tuple[int, int]
     found = await server_list.list_servers(deps, ctx, query, detail=detail)
     if detail:
         items = [views.server_detail(request, s, version, is_admin=ctx.is_admin, view="detail")
-                 for s in found]
+                 for s in await ips.with_floating(deps, ctx, found)]
     else:
         items = [views.server_brief(request, s) for s in found]
     body: dict[str, Any] = {"servers": items}
@@ -101,7 +101,7 @@ async def list_servers_detail(request: Request, deps: Deps, ctx: Ctx,
 @router.get("/{server_id}")
 async def show_server(request: Request, server_id: str, deps: Deps, ctx: Ctx,
                       version: Version) -> dict[str, Any]:
-    server = await servers.get_server(deps, ctx, server_id)
+    [server] = await ips.with_floating(deps, ctx, [await servers.get_server(deps, ctx, server_id)])
     return {"server": views.server_detail(request, server, version, is_admin=ctx.is_admin)}
 
 

@@ -41,7 +41,7 @@ class Ports:
         return {"port_id": port["id"], "network_id": port["network_id"],
                 "network_name": network.get("name") or port["network_id"],
                 "mac_address": port["mac_address"], "fixed_ips": port.get("fixed_ips", []),
-                "floating_ips": [], "mtu": network.get("mtu") or 1500, "created": created,
+                "mtu": network.get("mtu") or 1500, "created": created,
                 "tag": tag}
 
     async def allocate_one(self, instance_uuid: str, project_id: str, host: str,

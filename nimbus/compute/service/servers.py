@@ -58,6 +58,8 @@ class Server:
     tags: list[str]
     fault: Fault | None
     group_uuids: list[str]
+    # Floating addresses by port, when asked of the network service (ips.with_floating).
+    floating: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,7 +40,7 @@ class NetworkClient:
         self.timeout = timeout
 
     async def _call(self, method: str, token: str, path: str, *,
-                    params: dict[str, str] | None = None,
+                    params: httpx.QueryParams | dict[str, str] | None = None,
                     body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
             resp = await self.http.request(
@@ -96,9 +96,11 @@ class NetworkClient:
         except NetworkResourceNotFound:
             pass
 
-    async def floating_ips_of(self, token: str, port_id: str) -> list[dict[str, Any]]:
+    async def floating_ips_of(self, token: str, port_ids: list[str]) -> list[dict[str, Any]]:
+        """The floating IPs associated with any of the ports, in one request."""
+        query = httpx.QueryParams([("port_id", p) for p in port_ids])
         found: list[dict[str, Any]] = (await self._call(
-            "GET", token, "floatingips", params={"port_id": port_id}))["floatingips"]
+            "GET", token, "floatingips", params=query))["floatingips"]
         return found
 
     async def auto_allocated_network(self, token: str, project_id: str) -> str:

@@ -252,3 +252,36 @@ async def test_interface_attach_refuses_bad_requests(cloud: Cloud) -> None:
     assert both.status_code == 400 and unknown.status_code == 404
     assert taken.status_code == 409, taken.text
     assert len(await _ports(cloud, admin, network_id=net_id)) == 1
+
+
+async def test_a_floating_ip_on_a_port_shows_as_floating(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    net_id, subnet_id = await _network(cloud, admin, "private", "10.0.9.0/24")
+    public = await cloud.client.post(f"{N}/networks", headers=admin, json={"network": {
+        "name": "public", "router:external": True}})
+    public_id = public.json()["network"]["id"]
+    await cloud.client.post(f"{N}/subnets", headers=admin, json={"subnet": {
+        "network_id": public_id, "ip_version": 4, "cidr": "172.24.4.0/24"}})
+    router = await cloud.client.post(f"{N}/routers", headers=admin, json={"router": {
+        "name": "r", "external_gateway_info": {"network_id": public_id}}})
+    router_id = router.json()["router"]["id"]
+    joined = await cloud.client.put(f"{N}/routers/{router_id}/add_router_interface",
+                                    headers=admin, json={"subnet_id": subnet_id})
+    assert joined.status_code == 200, joined.text
+    server = await _boot(cloud, admin, image, [{"uuid": net_id}])
+    [port] = await _ports(cloud, admin, device_id=server["id"])
+
+    fip = await cloud.client.post(f"{N}/floatingips", headers=admin, json={"floatingip": {
+        "floating_network_id": public_id, "port_id": port["id"]}})
+
+    assert fip.status_code == 201, fip.text
+    address = fip.json()["floatingip"]["floating_ip_address"]
+    shown = await wait_for(cloud, {**admin, **LATEST}, server["id"], "ACTIVE")
+    assert shown is not None
+    assert shown["addresses"]["private"][1] == {
+        "version": 4, "addr": address, "OS-EXT-IPS:type": "floating",
+        "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]}
+    ips = await cloud.client.get(f"{V}/servers/{server['id']}/ips/private", headers=admin)
+    assert ips.json() == {"private": [{"version": 4, "addr": port["fixed_ips"][0]["ip_address"]},
+                                      {"version": 4, "addr": address}]}
