@@ -74,7 +74,9 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
 async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """A session in one transaction: committed on success, rolled back on any error.
 
-    Integrity errors become `errors.Conflict`, so a duplicate never reaches a client as a 500.
+    Integrity errors become `errors.Conflict`, so a duplicate never reaches a client as a 500;
+    so does a transaction the database chose to abort for a lock race (deadlock,
+    serialization failure, lock wait timeout): nothing of it was written, and a retry may pass.
     """
     async with factory() as session:
         try:
@@ -86,7 +88,23 @@ async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise errors.ServiceUnavailable("The database connection was lost.") from exc
+            if lost_lock_race(exc):
+                LOG.info("transaction aborted by the database: %s", exc.orig)
+                raise errors.Conflict("The request raced with another one; retry it.") from exc
             raise
+
+
+# SQLSTATEs of deadlock (PostgreSQL 40P01; MariaDB reports 1213 as 40001) and serialization
+# failure, and MariaDB's error numbers for deadlock and lock wait timeout.
+_LOCK_RACE_STATES = {"40P01", "40001"}
+_LOCK_RACE_ERRNOS = {1213, 1205}
+
+
+def lost_lock_race(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    args = getattr(orig, "args", ())
+    return getattr(orig, "sqlstate", None) in _LOCK_RACE_STATES or \
+        bool(args and args[0] in _LOCK_RACE_ERRNOS)
 
 
 def _alembic_config(url: str, script_location: Path, service: str) -> Config:

@@ -32,6 +32,13 @@ async def _lock_subnet(session: AsyncSession, subnet_id: str) -> None:
         ipam_generation=SubnetRow.ipam_generation + 1))
 
 
+async def lock_subnets(session: AsyncSession, subnet_ids: list[str]) -> None:
+    """Take the IPAM locks of several subnets up front, always in id order: two requests
+    that touch the same subnets in different orders would otherwise deadlock."""
+    for subnet_id in sorted(subnet_ids):
+        await _lock_subnet(session, subnet_id)
+
+
 async def _insert(session: AsyncSession, subnet: SubnetRow, port_id: str, ip: str) -> bool:
     """Whether `ip` was free and is now this port's."""
     try:

@@ -207,13 +207,16 @@ async def _insert_with_mac(session: AsyncSession, row: PortRow, mac: str | None)
     raise errors.MacAddressGenerationFailure(net_id=row.network_id)
 
 
-async def _subnets(session: AsyncSession, network_id: str) -> list[SubnetRow]:
-    return list((await session.scalars(select(SubnetRow).where(
+async def _locked_subnets(session: AsyncSession, network_id: str) -> list[SubnetRow]:
+    """The network's subnets in creation order, their IPAM locks taken (see ipam)."""
+    subnets = list((await session.scalars(select(SubnetRow).where(
         SubnetRow.network_id == network_id).order_by(SubnetRow.created_ns, SubnetRow.id))).all())
+    await ipam.lock_subnets(session, [s.id for s in subnets])
+    return subnets
 
 
 async def _allocate_default(session: AsyncSession, network: NetworkRow, row: PortRow) -> None:
-    subnets = await _subnets(session, network.id)
+    subnets = await _locked_subnets(session, network.id)
     for version in (4, 6):
         candidates = [s for s in subnets if s.ip_version == version and not is_auto_address(s)]
         if not candidates:
@@ -237,7 +240,7 @@ async def _allocate_requested(session: AsyncSession, network: NetworkRow, row: P
                               fixed_ips: list[dict[str, str]]) -> None:
     if len(fixed_ips) > MAX_FIXED_IPS:
         raise errors.InvalidInput(error_message="Exceeded maximum amount of fixed ips per port.")
-    subnets = await _subnets(session, network.id)
+    subnets = await _locked_subnets(session, network.id)
     for fixed in _resolve(network, subnets, fixed_ips):
         subnet, ip = fixed
         if ip is not None:
@@ -365,7 +368,7 @@ async def _replace_fixed_ips(session: AsyncSession, network: NetworkRow, row: Po
         raise errors.InvalidInput(error_message="Exceeded maximum amount of fixed ips per port.")
     current = {(a.subnet_id, a.ip_address) for a in (await session.scalars(
         select(IpAllocationRow).where(IpAllocationRow.port_id == row.id))).all()}
-    wanted = _resolve(network, await _subnets(session, network.id), fixed_ips)
+    wanted = _resolve(network, await _locked_subnets(session, network.id), fixed_ips)
     keep = {(s.id, ip) for s, ip in wanted if (s.id, ip) in current}
     # A subnet named without an address keeps the address the port has there.
     for subnet, ip in wanted:

@@ -40,3 +40,25 @@ async def test_200_concurrent_ports_on_a_slash_25_get_125_distinct_addresses(
     listed = await cloud.client.get(f"{V2}/ports?network_id={network['id']}", headers=headers)
     assert len(listed.json()["ports"]) == POOL
     assert subnet["allocation_pools"] == [{"start": "10.20.0.2", "end": "10.20.0.126"}]
+
+
+async def test_concurrent_ports_on_two_subnets_in_either_order_all_succeed(cloud: Cloud) -> None:
+    """Subnet locks are taken in one order whatever the request's order: no deadlock."""
+    headers = await cloud.admin_headers()
+    network = await create(cloud, headers, "network")
+    first, second = [(await create(cloud, headers, "subnet", network_id=network["id"],
+                                   ip_version=4, cidr=cidr))["id"]
+                     for cidr in ("10.21.0.0/24", "10.22.0.0/24")]
+
+    async def one(i: int) -> httpx.Response:
+        order = [first, second] if i % 2 else [second, first]
+        return await cloud.client.post(f"{V2}/ports", headers=headers, json={"port": {
+            "network_id": network["id"], "fixed_ips": [{"subnet_id": s} for s in order]}},
+            timeout=300)
+
+    replies = await asyncio.gather(*(one(i) for i in range(40)))
+
+    assert [r.status_code for r in replies] == [201] * 40, [r.text for r in replies
+                                                            if r.status_code != 201][:2]
+    held = [f["ip_address"] for r in replies for f in r.json()["port"]["fixed_ips"]]
+    assert len(held) == len(set(held)) == 80
