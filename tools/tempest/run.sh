@@ -47,10 +47,12 @@ if [ "$api" = network ]; then
     public_network=$(python3 tools/tempest/public_network.py "$url" "$admin_password")
     available+=(-e "s|^floating_ips = false\$|floating_ips = true|")
 fi
+network_extensions=$(python3 tools/tempest/network_extensions.py "$url" "$admin_password")
 sed -e "s|@URL@|$url|g" -e "s|@ADMIN_PASSWORD@|$admin_password|g" -e "s|@LOG_DIR@|$workspace/logs|g" \
     -e "s|@IMAGE_REF@|${images[0]}|g" -e "s|@IMAGE_REF_ALT@|${images[1]}|g" \
     -e "s|@COMPUTE_NODES@|${NIMBUS_FAKE_HOSTS:-1}|g" \
     -e "s|@PUBLIC_NETWORK_ID@|$public_network|g" \
+    -e "s|@NETWORK_EXTENSIONS@|$network_extensions|g" \
     "${available[@]}" tools/tempest/tempest.conf.in >"$workspace/etc/tempest.conf"
 
 exclude=$root/tools/tempest/$api-exclude.txt
