@@ -12,6 +12,7 @@ import pytest
 
 from tests.functional.compute.helpers import V, upload_image, wait_for
 from tests.functional.compute.test_servers import _variants, usage
+from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
 
 N = "/network/v2.0"
@@ -285,3 +286,28 @@ async def test_a_floating_ip_on_a_port_shows_as_floating(cloud: Cloud) -> None:
     ips = await cloud.client.get(f"{V}/servers/{server['id']}/ips/private", headers=admin)
     assert ips.json() == {"private": [{"version": 4, "addr": port["fixed_ips"][0]["ip_address"]},
                                       {"version": 4, "addr": address}]}
+
+
+async def test_networks_auto_gives_the_project_its_auto_allocated_network(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    public = await cloud.client.post(f"{N}/networks", headers=admin, json={"network": {
+        "name": "public", "router:external": True, "is_default": True}})
+    assert public.status_code == 201, public.text
+    await cloud.client.post(f"{N}/subnets", headers=admin, json={"subnet": {
+        "network_id": public.json()["network"]["id"], "ip_version": 4,
+        "cidr": "172.24.8.0/24"}})
+    member = {"X-Auth-Token": await member_token(cloud)}
+
+    server = await _boot(cloud, member, image, "auto")
+    old = await cloud.client.post(f"{V}/servers", headers={
+        **member, "OpenStack-API-Version": "compute 2.36"}, json={"server": {
+            "name": "vm", "imageRef": image, "flavorRef": "1", "networks": "auto"}})
+
+    assert server["status"] == "ACTIVE", server
+    topology = await cloud.client.get(f"{N}/auto-allocated-topology/{server['tenant_id']}",
+                                      headers=member)
+    [port] = await _ports(cloud, member, device_id=server["id"])
+    assert port["network_id"] == topology.json()["auto_allocated_topology"]["id"]
+    assert [a["OS-EXT-IPS:type"] for a in sum(server["addresses"].values(), [])] == ["fixed"]
+    assert old.status_code == 400, old.text
