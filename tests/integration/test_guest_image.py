@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from qemu.qmp import QMPClient
 from nimbus.guestimage import KERNEL_CMDLINE, LOGIN_MARKER, GuestImage, build_guest_image
 
 QEMU = shutil.which("qemu-system-x86_64")
+GENISOIMAGE = shutil.which("genisoimage")
 pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 is not installed")]
 
@@ -30,6 +32,7 @@ pytestmark = [pytest.mark.qemu,
 BOOT_TIMEOUT = 240.0
 # QEMU's user-mode network hands the first guest this address by DHCP.
 SLIRP_GUEST_ADDRESS = "10.0.2.15/24"
+CONFIG_UUID = "6f1c2b8e-5a57-4c36-9d0e-2f64a1d3c7b9"
 
 
 # KVM prints the kernel banner within a second; a loaded machine under TCG needs a few.
@@ -159,11 +162,29 @@ async def test_guest_image_disk_boots_and_powers_off_on_acpi(
     assert isinstance(data, dict) and data["guest"] is True
 
 
-async def test_guest_image_kernel_and_initrd_boot_and_honour_halt(
+def make_config_drive(workdir: Path) -> Path:
+    """An OpenStack config drive as Nova writes it: ISO 9660 with Rock Ridge, label config-2."""
+    assert GENISOIMAGE is not None
+    latest = workdir / "config" / "openstack" / "latest"
+    latest.mkdir(parents=True)
+    (latest / "meta_data.json").write_text(json.dumps(
+        {"uuid": CONFIG_UUID, "hostname": "cfg-guest", "name": "cfg-guest"}))
+    (latest / "user_data").write_text("#!/bin/sh\necho hello from user_data on $(hostname)\n")
+    iso = workdir / "config.iso"
+    subprocess.run([GENISOIMAGE, "-quiet", "-o", str(iso), "-V", "config-2", "-r", "-J",
+                    str(workdir / "config")], check=True)
+    return iso
+
+
+@pytest.mark.skipif(GENISOIMAGE is None, reason="genisoimage (the config drive) is not installed")
+async def test_guest_image_kernel_and_initrd_read_the_config_drive_and_honour_halt(
         image: GuestImage, accel: str, tmp_path: Path,
         qemu_processes: list[subprocess.Popen[bytes]]) -> None:
-    proc = start_qemu(tmp_path, accel, ["-kernel", str(image.kernel), "-initrd", str(image.initrd),
-                                 "-append", f"{KERNEL_CMDLINE} guest.halt=1"])
+    # The config drive as an IDE CD-ROM: the ata_piix, sr_mod, cdrom and isofs modules' path.
+    proc = start_qemu(tmp_path, accel, [
+        "-kernel", str(image.kernel), "-initrd", str(image.initrd),
+        "-append", f"{KERNEL_CMDLINE} guest.halt=1",
+        "-drive", f"file={make_config_drive(tmp_path)},if=ide,media=cdrom,format=raw"])
     qemu_processes.append(proc)
     seconds = await wait_for_marker(proc, tmp_path / "console.log")
     print(f"\nkernel+initrd boot to marker: {seconds:.1f}s ({accel}, load {os.getloadavg()[0]:.1f})")
@@ -171,4 +192,6 @@ async def test_guest_image_kernel_and_initrd_boot_and_honour_halt(
     assert await wait_for_exit(proc, timeout=60) == 0
     console = console_text(tmp_path / "console.log")
     assert f"nimbus-guest: address eth0 {SLIRP_GUEST_ADDRESS}" in console
+    assert f"nimbus-guest: config drive /dev/sr0: hostname cfg-guest uuid {CONFIG_UUID}" in console
+    assert "user_data: hello from user_data on cfg-guest" in console
     assert "nimbus-guest: halting (guest.halt=1)" in console
