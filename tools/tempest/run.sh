@@ -27,7 +27,12 @@ curl -fsS "$url/identity/v3" >/dev/null || { echo "no cloud answers at $url: run
 admin_password=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_password"])' \
     "$state/secrets.json")
 
-[ -d "$workspace" ] || "$venv/bin/tempest" init "$workspace" >/dev/null
+# Tempest names workspaces in ~/.tempest/workspace.yaml and refuses a second one named alike
+# (saying so on stdout): name each after its path.
+if [ ! -d "$workspace" ]; then
+    "$venv/bin/tempest" init --name "nimbus-$(printf %s "$workspace" | md5sum | cut -c1-12)" \
+        "$workspace" >/dev/null
+fi
 case $api in
     image) services=(glance) ;;
     compute) services=(nova glance neutron) ;;
