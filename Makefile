@@ -9,8 +9,12 @@ up:  ## install if needed, then run the all-in-one cloud in the foreground
 deps:  ## the venv with the project and its test extras
 	python3 tools/up.py --install-only --extras test
 
+# One worker per core, a test file per worker: the suite waits on databases, brokers and
+# subprocesses far more than it computes. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
+
 test: deps  ## the whole suite; PYTEST_ARGS="-m 'not e2e'" to narrow it
-	$(VENV)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: deps
 	$(VENV)/ruff check .
