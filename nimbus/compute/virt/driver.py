@@ -29,6 +29,10 @@ class VifSpec:
     fixed_ips: tuple[str, ...] = ()
     mtu: int = 1500
     bridge: str | None = None
+    # Set by the agent's VIF plugging when the driver needs a real dataplane: the tap device
+    # made for this port and the network namespace it lives in (QEMU must run there to open it).
+    tap: str | None = None
+    netns: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +80,10 @@ class GuestNotFound(Exception):
 
 class VirtDriver(abc.ABC):
     """A hypervisor on one host. Every method is idempotent where its docstring says so."""
+
+    # True for drivers whose guests need real taps on real bridges (QEMU); the agent then
+    # plugs each VIF into the dataplane before spawn and unplugs it after destroy.
+    needs_dataplane: bool = False
 
     @abc.abstractmethod
     async def host_resources(self) -> HostResources:
