@@ -43,6 +43,8 @@ class AptPackage:
     name: str
     why: str
     present: Callable[[], bool]
+    # Optional ones are installed when we are root; without them their feature is skipped.
+    optional: bool = False
 
 
 def _has_venv() -> bool:
@@ -55,6 +57,14 @@ APT_PACKAGES: list[AptPackage] = [
     AptPackage("python3-venv", "python3 -m venv", _has_venv),
     AptPackage("qemu-utils", "qemu-img info: the virtual size of uploaded disk images",
                lambda: shutil.which("qemu-img") is not None),
+    # The network dataplane (nimbus/dataplane): bridges, DHCP, security groups in namespaces.
+    # dnsmasq-base, not dnsmasq: the latter also starts a DNS server on the host.
+    AptPackage("dnsmasq-base", "DHCP for networks", lambda: shutil.which("dnsmasq") is not None,
+               optional=True),
+    AptPackage("iptables", "security groups (stateful, through br_netfilter)",
+               lambda: shutil.which("iptables-restore") is not None, optional=True),
+    AptPackage("nftables", "anti-spoofing on the bridges", lambda: shutil.which("nft") is not None,
+               optional=True),
 ]
 
 
@@ -72,6 +82,10 @@ def fail(text: str) -> None:
 
 def install_apt_packages() -> None:
     missing = [p for p in APT_PACKAGES if not p.present()]
+    if os.geteuid() != 0 and any(p.optional for p in missing):
+        say(f"skipping {' '.join(p.name for p in missing if p.optional)} (not root): "
+            "no network dataplane")
+        missing = [p for p in missing if not p.optional]
     if not missing:
         return
     names = " ".join(p.name for p in missing)

@@ -1,0 +1,39 @@
+"""How the dataplane names things; the one place both compute and the network agent read.
+
+One host namespace per cloud, named from the state directory, so that several clouds (and
+tests) on one machine never share a bridge. Inside it, Neutron's Linux-bridge names: a bridge
+`brq<network_id[:11]>` per network and a device `tap<port_id[:11]>` per port (both 14
+characters, within Linux's 15). DHCP gets `qdhcp-<network_id>` as in Neutron; the state
+directory, not the name, records which cloud made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+HOST_PREFIX = "nimbus-"
+DHCP_PREFIX = "qdhcp-"
+TAP_PREFIX = "tap"
+
+
+def host_namespace(state_dir: Path) -> str:
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()
+    return f"{HOST_PREFIX}{digest[:8]}"
+
+
+def bridge(network_id: str) -> str:
+    return f"brq{network_id[:11]}"
+
+
+def tap(port_id: str) -> str:
+    return f"{TAP_PREFIX}{port_id[:11]}"
+
+
+def dhcp_namespace(network_id: str) -> str:
+    return f"{DHCP_PREFIX}{network_id}"
+
+
+def dhcp_device(port_id: str) -> str:
+    """The DHCP port's end inside `qdhcp-<network>`; its peer in the bridge is `tap(port_id)`."""
+    return f"ns-{port_id[:11]}"

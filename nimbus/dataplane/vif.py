@@ -1,0 +1,67 @@
+"""Plugging a guest's port into the host namespace, as os-vif's Linux-bridge plug does.
+
+    netns, tap = await plug_vif(host_ns, network_id, port_id, mtu=1450)
+    # QEMU runs in `netns` and opens `tap` by name (-netdev tap,ifname=tap,script=no)
+    await unplug_vif(host_ns, port_id)
+
+The bridge is made on first use with the network's MTU, and passes its IPv4 frames to
+iptables (the bridge's own nf_call_iptables switch, so neither the host nor other namespaces
+change): security groups need conntrack, which this kernel's bridge family lacks. Until the
+network agent has written a port's filter, the baseline filter drops everything to and from
+its tap.
+"""
+
+from __future__ import annotations
+
+from nimbus.dataplane import firewall, ip, names
+
+
+async def ensure_host_namespace(host_ns: str) -> None:
+    """The cloud's host namespace, with at least the baseline filter. Idempotent."""
+    await ip.ensure_netns(host_ns)
+    await firewall.ensure_baseline(host_ns)
+
+
+async def ensure_bridge(host_ns: str, network_id: str, mtu: int) -> str:
+    """The network's bridge, up, at `mtu`. Idempotent; returns its name."""
+    name = names.bridge(network_id)
+    found = (await ip.links(host_ns)).get(name)
+    if found is None:
+        try:
+            await ip.run("link", "add", name, "mtu", str(mtu), "type", "bridge",
+                         "nf_call_iptables", "1", netns=host_ns)
+        except ip.CommandFailed:
+            if name not in await ip.links(host_ns):
+                raise
+    elif found.get("mtu") != mtu:
+        await ip.run("link", "set", name, "mtu", str(mtu), netns=host_ns)
+    await ip.run("link", "set", name, "up", netns=host_ns)
+    return name
+
+
+async def plug_vif(host_ns: str, network_id: str, port_id: str, *, mtu: int) -> tuple[str, str]:
+    """A persistent tap for the port on its network's bridge, up. Idempotent.
+
+    Returns (namespace, tap): the guest's process must run in that namespace to open the tap.
+    """
+    await ensure_host_namespace(host_ns)
+    bridge = await ensure_bridge(host_ns, network_id, mtu)
+    tap = names.tap(port_id)
+    if tap not in await ip.links(host_ns):
+        try:
+            await ip.run("tuntap", "add", "dev", tap, "mode", "tap", netns=host_ns)
+        except ip.CommandFailed:
+            if tap not in await ip.links(host_ns):
+                raise
+    await ip.run("link", "set", tap, "mtu", str(mtu), "master", bridge, "up", netns=host_ns)
+    return host_ns, tap
+
+
+async def unplug_vif(host_ns: str, port_id: str) -> None:
+    """Remove the port's tap. Idempotent: a tap or namespace already gone is fine."""
+    await ip.delete_link(host_ns, names.tap(port_id))
+
+
+async def delete_bridge(host_ns: str, network_id: str) -> None:
+    """Remove a network's bridge (its taps are released from it, not deleted). Idempotent."""
+    await ip.delete_link(host_ns, names.bridge(network_id))
