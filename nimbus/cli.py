@@ -45,7 +45,7 @@ def bootstrap() -> None:
 
 @app.command()
 def serve(service: str = typer.Argument(..., help="api, conductor, scheduler, compute, "
-                                                   "volume-scheduler or volume"),
+                                                   "volume-scheduler, volume or network-agent"),
           host: str | None = typer.Option(None, help="the name this service registers under "
                                                      "(compute, volume: the host)")) -> None:
     """Run one service in this process (multi-node)."""

@@ -30,6 +30,7 @@ from nimbus.core.context import RequestContext
 from nimbus.core.periodic import Periodic
 from nimbus.core.rpc import RpcServer, Transport
 from nimbus.core.service import DbHeartbeat, ServiceIdentity, ServiceRunner
+from nimbus.dataplane import names
 
 TRACKER_INTERVAL = 60.0
 RECONCILE_INTERVAL = 300.0
@@ -114,7 +115,8 @@ def agent_runner(settings: Settings, host: str, driver: VirtDriver, transport: T
     cache = ImageCache(settings.state_dir / "image-cache" / host, clients.images,
                        clients.tokens.token)
     agent = ComputeAgent(host, driver, conductor, clients.placement, cache,
-                         Ports(clients.network, clients.tokens.token))
+                         Ports(clients.network, clients.tokens.token),
+                         dataplane_ns=names.host_namespace(settings.state_dir))
     server = RpcServer(transport, rpcapi.COMPUTE_TOPIC, host, agent, version=rpcapi.API_VERSION)
     admin = RequestContext.admin()
     runner = ServiceRunner(

@@ -1,4 +1,4 @@
-"""`nimbus serve conductor|scheduler|compute|volume-scheduler|volume`: one background service
+"""`nimbus serve conductor|scheduler|compute|volume-scheduler|volume|network-agent`: one background service
 in this process, for a multi-node cloud. They share the database (conductor, scheduler,
 volume-scheduler) and the bus (all), and reach the APIs over REST at `public_url` with the
 service user's token. Compute and volume hosts never open the database."""
@@ -13,18 +13,19 @@ import signal
 import httpx
 from rich.console import Console
 
-from nimbus.cmd import apps, runtime, state, volume_runtime
+from nimbus.cmd import apps, network_runtime, runtime, state, volume_runtime
 from nimbus.cmd.up import SERVICES
 from nimbus.compute.virt.fake import FakeDriver, FakeHostConfig
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
 from nimbus.core.rpc import transport_from_url
 from nimbus.core.service import ServiceRunner
+from nimbus.dataplane import host as dataplane_host
 
 LOG = logging.getLogger("nimbus.cmd")
 
-BACKGROUND = ("conductor", "scheduler", "compute", "volume-scheduler", "volume")
-_HOSTS = ("compute", "volume")
+BACKGROUND = ("conductor", "scheduler", "compute", "volume-scheduler", "volume", "network-agent")
+_HOSTS = ("compute", "volume", "network-agent")
 
 
 async def _until_signalled() -> None:
@@ -56,6 +57,11 @@ async def run_background(settings: Settings, console: Console, service: str, hos
         elif service == "volume-scheduler":
             assert database is not None
             runner = volume_runtime.scheduler_runner(settings, database.factory, transport)
+        elif service == "network-agent":
+            lacking = dataplane_host.missing()
+            if lacking:
+                raise SystemExit(f"the network agent needs {', '.join(lacking)}")
+            _, runner = network_runtime.agent_runner(settings, clients)
         elif service == "volume":
             volume_manager, runner = volume_runtime.manager_runner(settings, host, transport,
                                                                    clients)

@@ -10,11 +10,13 @@ import httpx
 import uvicorn
 from rich.console import Console
 
-from nimbus.cmd import apps, runtime, state, volume_runtime
+from nimbus.cmd import apps, network_runtime, runtime, state, volume_runtime
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
 from nimbus.core.rpc import transport_from_url
 from nimbus.core.service import DbHeartbeat, ServiceIdentity, ServiceRunner
+from nimbus.dataplane import host as dataplane_host
+from nimbus.network.agent.agent import NetworkAgent
 
 LOG = logging.getLogger("nimbus.cmd")
 
@@ -37,6 +39,25 @@ async def prepare(settings: Settings, console: Console) -> tuple[apps.Database, 
     clouds = state.write_clouds_yaml(settings, secrets["admin_password"])
     console.print(f"[green]✓[/] bootstrapped; credentials in {clouds}")
     return database, secrets
+
+
+async def _start_network_agent(settings: Settings, console: Console,
+                               clients: runtime.RestClients, compute: runtime.ComputeRuntime
+                               ) -> tuple[NetworkAgent, ServiceRunner] | None:
+    wanted = settings.network.dataplane
+    if wanted is None:
+        wanted = any(agent.driver.needs_dataplane for agent, _ in compute.agents.values())
+        if not wanted:
+            return None
+    lacking = dataplane_host.missing()
+    if not wanted or lacking:
+        why = "switched off" if not wanted else f"needs {', '.join(lacking)}"
+        console.print(f"[yellow]-[/] network agent not started ({why}): no dataplane")
+        return None
+    agent, runner = network_runtime.agent_runner(settings, clients)
+    await runner.start()
+    console.print(f"[green]✓[/] network agent: dataplane in namespace {agent.host_ns}")
+    return agent, runner
 
 
 async def run_all_in_one(settings: Settings, console: Console, *, with_compute: bool = True) -> None:
@@ -67,6 +88,7 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
                    if with_compute else runtime.ComputeRuntime([], {}))
         volume = (volume_runtime.all_in_one(settings, database.factory, transport, clients)
                   if with_compute else volume_runtime.VolumeRuntime([], {}))
+        network_agent: tuple[NetworkAgent, ServiceRunner] | None = None
         try:
             if server.started:
                 if with_compute:
@@ -79,12 +101,17 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
                         await volume.start()
                     console.print(f"[green]✓[/] volume: scheduler, {len(volume.managers)} hosts "
                                   f"({', '.join(volume.managers)})")
+                    network_agent = await _start_network_agent(settings, console, clients, compute)
                 clouds = settings.state_dir.resolve() / "clouds.yaml"
                 console.print(f"[bold green]Nimbus is ready[/] at {settings.base_url}  —  "
                               f"export OS_CLIENT_CONFIG_FILE={clouds} OS_CLOUD=nimbus", soft_wrap=True)
                 LOG.info("all-in-one ready at %s", settings.base_url)
             await asyncio.shield(serve)
         finally:
+            if network_agent is not None:
+                # The all-in-one cloud leaves no namespace or dnsmasq behind when it stops.
+                await network_agent[1].stop()
+                await network_agent[0].teardown()
             await volume.stop()
             await compute.stop()
             await runner.stop()

@@ -50,9 +50,12 @@ class ConductorHeartbeat(HeartbeatSink):
 
 class ComputeAgent:
     def __init__(self, host: str, driver: VirtDriver, conductor: ConductorAPI,
-                 placement: PlacementClient, images: ImageCache, ports: Ports) -> None:
+                 placement: PlacementClient, images: ImageCache, ports: Ports,
+                 dataplane_ns: str | None = None) -> None:
         self.host = host
         self.ports = ports
+        # The host namespace VIFs are plugged into, for drivers with needs_dataplane.
+        self.dataplane_ns = dataplane_ns
         self.driver = driver
         self.conductor = conductor
         self.images = images

@@ -112,6 +112,10 @@ class NetworkSettings(BaseModel):
     mtu: int = Field(default=1500, ge=68)
     # How a bound port is plugged: our agent plugs into Linux bridges.
     vif_type: str = "bridge"
+    # Whether `nimbus up` runs the network agent (bridges, DHCP, security groups in
+    # namespaces; needs root, ip, dnsmasq, iptables, nft). None: when a compute host's driver
+    # needs it (QEMU), so fake-driver clouds leave the host untouched.
+    dataplane: bool | None = None
     quotas: NetworkQuotaSettings = NetworkQuotaSettings()
     # The subnet an auto-allocated topology gets (each project has its own router).
     auto_allocated_cidr: str = "10.64.0.0/24"

@@ -126,6 +126,10 @@ def _running_pid(where: Path) -> int | None:
     return pid if str(where / "pid").encode() in cmdline else None
 
 
+def running(state_dir: Path, network_id: str) -> bool:
+    return _running_pid(_dir(state_dir, network_id)) is not None
+
+
 def _write_if_changed(path: Path, text: str) -> bool:
     if path.exists() and path.read_text() == text:
         return False

@@ -64,7 +64,8 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
             root_gb=req.flavor.root_gb, image_path=image_path,
             image_format=(image.disk_format or "raw") if image else "raw",
             user_data=req.user_data.encode() if req.user_data else None,
-            metadata=tuple(sorted(req.metadata.items())), vifs=networking.vifs(ports)))
+            metadata=tuple(sorted(req.metadata.items())),
+            vifs=await networking.plug_vifs(agent, networking.vifs(ports))))
         spawned = True
         done = await agent.conductor.instance_update(ctx, uuid, {
             "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,
@@ -76,6 +77,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         LOG.info("instance %s changed during its build; stopping", uuid)
         if spawned:
             await agent.driver.destroy(uuid)
+        await networking.unplug_vifs(agent, ports)
         await agent.ports.release(ports)
         agent.tracker.release(uuid)
         await agent.conductor.event_finish(
@@ -87,6 +89,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         if spawned:
             await agent.driver.destroy(uuid)
         # The ports go before the reschedule, so the next host starts from the request alone.
+        await networking.unplug_vifs(agent, ports)
         await agent.ports.release(ports)
         if ports:
             await agent.conductor.instance_update(ctx, uuid, {"network_info": None},
@@ -107,7 +110,9 @@ async def terminate(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> None
     """Destroy the guest (if any) and tell the conductor; idempotent."""
     await agent.conductor.event_start(ctx, uuid, "compute_terminate_instance", agent.host)
     await agent.driver.destroy(uuid)
-    await agent.ports.release(await agent.conductor.network_info(ctx, uuid))
+    info = await agent.conductor.network_info(ctx, uuid)
+    await networking.unplug_vifs(agent, info)
+    await agent.ports.release(info)
     agent.tracker.release(uuid)
     await agent.conductor.event_finish(ctx, uuid, "compute_terminate_instance", agent.host)
     await agent.conductor.instance_destroyed(ctx, uuid, agent.host)

@@ -11,6 +11,7 @@ those are deleted with the server (Nova's `preserve_on_delete` the other way rou
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from nimbus.compute.objects import RequestedNetwork
 from nimbus.compute.virt.driver import VifSpec
 from nimbus.core.clients.network import NetworkClient
 from nimbus.core.context import RequestContext
+from nimbus.dataplane import names, vif
 
 if TYPE_CHECKING:
     from nimbus.compute.manager import ComputeAgent
@@ -96,6 +98,31 @@ def vifs(info: NetworkInfo) -> tuple[VifSpec, ...]:
                          mtu=int(e.get("mtu") or 1500)) for e in info)
 
 
+async def plug_vifs(agent: ComputeAgent, specs: tuple[VifSpec, ...]) -> tuple[VifSpec, ...]:
+    """Taps on the dataplane's bridges for a driver that needs them (QEMU); the specs as they
+    are for one that does not (fake)."""
+    if not agent.driver.needs_dataplane or agent.dataplane_ns is None:
+        return specs
+    plugged = []
+    for spec in specs:
+        netns, tap = await vif.plug_vif(agent.dataplane_ns, spec.network_id, spec.port_id,
+                                        mtu=spec.mtu)
+        plugged.append(dataclasses.replace(spec, netns=netns, tap=tap,
+                                           bridge=names.bridge(spec.network_id)))
+    return tuple(plugged)
+
+
+async def unplug_vifs(agent: ComputeAgent, info: NetworkInfo) -> None:
+    """Remove the ports' taps after the guest is gone; best effort per port, idempotent."""
+    if not agent.driver.needs_dataplane or agent.dataplane_ns is None:
+        return
+    for entry in info:
+        try:
+            await vif.unplug_vif(agent.dataplane_ns, entry["port_id"])
+        except Exception as exc:  # reported; the port is still released
+            LOG.warning("could not unplug port %s: %s", entry["port_id"], exc)
+
+
 async def attach_interface(agent: ComputeAgent, ctx: RequestContext, uuid: str, project_id: str,
                            zone: str | None, requested: RequestedNetwork) -> dict[str, Any]:
     """Make or bind the port, then add it to the instance's cache (the guest's hot-plug comes
@@ -116,4 +143,5 @@ async def detach_interface(agent: ComputeAgent, ctx: RequestContext, uuid: str,
     await agent.conductor.instance_update(
         ctx, uuid, {"network_info": [e for e in info if e["port_id"] != port_id]},
         expected_host=agent.host)
+    await unplug_vifs(agent, leaving)
     await agent.ports.release(leaving)

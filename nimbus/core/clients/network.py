@@ -79,6 +79,12 @@ class NetworkClient:
             "GET", token, "ports", params=filters))["ports"]
         return found
 
+    async def list_all(self, token: str, collection: str) -> list[dict[str, Any]]:
+        """Every item of a collection (`subnets`, `security-groups`, ...) the token may see."""
+        key = collection.replace("-", "_")
+        found: list[dict[str, Any]] = (await self._call("GET", token, collection))[key]
+        return found
+
     async def create_port(self, token: str, attrs: dict[str, Any]) -> dict[str, Any]:
         made: dict[str, Any] = (await self._call("POST", token, "ports",
                                                  body={"port": attrs}))["port"]

@@ -1,0 +1,101 @@
+"""The agent loop: read the network service, make the host namespace match.
+
+    agent = NetworkAgent(state_dir, network_client, service_token)
+    await agent.sync()        # at start (reconciles leftovers) and then every few seconds
+    await agent.teardown()    # all-in-one shutdown: no namespace, no dnsmasq left
+
+It works only on what this cloud owns: its host namespace (named from the state directory)
+and the DHCP directories under the state directory. A sync applies only what changed since
+the last one, so an idle cloud costs a few REST lists per interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from nimbus.core.clients.network import NetworkClient
+from nimbus.dataplane import dhcp, firewall, ip, names, vif
+from nimbus.dataplane.dhcp import DhcpNetwork
+from nimbus.dataplane.firewall import PortFilter
+from nimbus.network.agent import desired
+from nimbus.network.agent.desired import Snapshot
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "neutron-linuxbridge-agent"
+
+
+class NetworkAgent:
+    def __init__(self, state_dir: Path, network: NetworkClient,
+                 token: Callable[[], Awaitable[str]]) -> None:
+        self.state_dir = state_dir
+        self.host_ns = names.host_namespace(state_dir)
+        self.network = network
+        self.token = token
+        self._filters: list[PortFilter] | None = None
+        self._dhcp: dict[str, DhcpNetwork] = {}
+        self._lock = asyncio.Lock()
+
+    async def snapshot(self) -> Snapshot:
+        token = await self.token()
+        networks, subnets, ports, rules = await asyncio.gather(
+            self.network.list_all(token, "networks"), self.network.list_all(token, "subnets"),
+            self.network.list_all(token, "ports"),
+            self.network.list_all(token, "security-group-rules"))
+        return Snapshot(networks, subnets, ports, rules)
+
+    async def _ensure_dhcp_ports(self, snap: Snapshot) -> Snapshot:
+        """Neutron's DHCP agent asks the server for its port on each network it serves."""
+        missing = [n for n in desired.networks_needing_dhcp(snap)
+                   if desired.dhcp_port(snap, n["id"]) is None]
+        if not missing:
+            return snap
+        token = await self.token()
+        made = [await self.network.create_port(token, desired.dhcp_port_request(
+                    snap, n, f"dhcp{self.host_ns}-{n['id']}")) for n in missing]
+        return Snapshot(snap.networks, snap.subnets, [*snap.ports, *made],
+                        snap.security_group_rules)
+
+    async def sync(self) -> None:
+        """One pass: filters, DHCP, and removal of what deleted networks left."""
+        async with self._lock:
+            snap = await self._ensure_dhcp_ports(await self.snapshot())
+            await vif.ensure_host_namespace(self.host_ns)
+            filters = desired.port_filters(snap)
+            if filters != self._filters:
+                await firewall.apply(self.host_ns, filters)
+                self._filters = filters
+            wanted = {k: v for k, v in desired.dhcp_networks(snap).items() if v is not None}
+            for network_id, net in wanted.items():
+                if self._dhcp.get(network_id) != net or not dhcp.running(self.state_dir,
+                                                                         network_id):
+                    await dhcp.enable(self.state_dir, self.host_ns, net)
+                    self._dhcp[network_id] = net
+            for network_id in set(dhcp.enabled_networks(self.state_dir)) - set(wanted):
+                LOG.info("DHCP for network %s stops", network_id)
+                await dhcp.disable(self.state_dir, network_id)
+                self._dhcp.pop(network_id, None)
+            await self._remove_bridges({names.bridge(n["id"]) for n in snap.networks})
+
+    async def _remove_bridges(self, keep: set[str]) -> None:
+        """Bridges of networks that are gone, once nothing is plugged into them (a tap still
+        there is compute's to unplug)."""
+        links = await ip.links(self.host_ns)
+        used = {link.get("master") for link in links.values()}
+        for name, link in links.items():
+            kind = link.get("linkinfo", {}).get("info_kind")
+            if kind == "bridge" and name.startswith("brq") and name not in keep | used:
+                LOG.info("removing bridge %s: its network is gone", name)
+                await ip.delete_link(self.host_ns, name)
+
+    async def teardown(self) -> None:
+        """Remove every DHCP server and namespace of this cloud. Idempotent."""
+        async with self._lock:
+            for network_id in dhcp.enabled_networks(self.state_dir):
+                await dhcp.disable(self.state_dir, network_id)
+            await ip.delete_netns(self.host_ns)
+            self._filters = None
+            self._dhcp = {}
