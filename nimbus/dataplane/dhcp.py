@@ -139,28 +139,6 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-async def _ensure_port_device(host_ns: str, net: DhcpNetwork) -> None:
-    """The veth: `tap<port>` on the bridge, `ns-<port>` in qdhcp with the port's MAC and IPs."""
-    netns = names.dhcp_namespace(net.network_id)
-    await ip.ensure_netns(netns)
-    bridge = await vif.ensure_bridge(host_ns, net.network_id, net.mtu)
-    outer, inner = names.tap(net.port_id), names.dhcp_device(net.port_id)
-    if inner not in await ip.links(netns):
-        await ip.delete_link(host_ns, outer)  # half of a pair from an earlier attempt
-        await ip.run("link", "add", outer, "mtu", str(net.mtu), "type", "veth", "peer", "name",
-                     inner, "netns", netns, netns=host_ns)
-    await ip.run("link", "set", outer, "mtu", str(net.mtu), "master", bridge, "up", netns=host_ns)
-    await ip.run("link", "set", inner, "address", net.port_mac, "mtu", str(net.mtu), "up",
-                 netns=netns)
-    shown = json.loads(await ip.run("-j", "addr", "show", "dev", inner, netns=netns) or "[]")
-    have = {f"{a['local']}/{a['prefixlen']}" for link in shown for a in link.get("addr_info", [])
-            if a.get("family") == "inet"}
-    for extra in have - set(net.port_ips):
-        await ip.run("addr", "del", extra, "dev", inner, netns=netns)
-    for missing in set(net.port_ips) - have:
-        await ip.run("addr", "add", missing, "dev", inner, netns=netns)
-
-
 async def _stop(where: Path) -> None:
     pid = _running_pid(where)
     if pid is None:
@@ -183,7 +161,11 @@ async def enable(state_dir: Path, host_ns: str, net: DhcpNetwork) -> None:
     restart it."""
     where = _dir(state_dir, net.network_id)
     where.mkdir(parents=True, exist_ok=True)
-    await _ensure_port_device(host_ns, net)
+    netns = names.dhcp_namespace(net.network_id)
+    await ip.ensure_netns(netns)
+    await vif.plug_namespace_port(host_ns, netns, net.network_id, net.port_id,
+                                  names.dhcp_device(net.port_id), mac=net.port_mac, mtu=net.mtu,
+                                  addresses=net.port_ips)
     changed = _write_if_changed(where / "host", hosts_file(net))
     changed = _write_if_changed(where / "opts", opts_file(net)) or changed
     argv = dnsmasq_argv(net, where)

@@ -3,8 +3,9 @@
 One host namespace per cloud, named from the state directory, so that several clouds (and
 tests) on one machine never share a bridge. Inside it, Neutron's Linux-bridge names: a bridge
 `brq<network_id[:11]>` per network and a device `tap<port_id[:11]>` per port (both 14
-characters, within Linux's 15). DHCP gets `qdhcp-<network_id>` as in Neutron; the state
-directory, not the name, records which cloud made it.
+characters, within Linux's 15). DHCP gets `qdhcp-<network_id>` and a router
+`qrouter-<router_id>` as in Neutron; the state directory, not the name, records which cloud
+made them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 HOST_PREFIX = "nimbus-"
 DHCP_PREFIX = "qdhcp-"
+ROUTER_PREFIX = "qrouter-"
 TAP_PREFIX = "tap"
 
 
@@ -37,3 +39,17 @@ def dhcp_namespace(network_id: str) -> str:
 def dhcp_device(port_id: str) -> str:
     """The DHCP port's end inside `qdhcp-<network>`; its peer in the bridge is `tap(port_id)`."""
     return f"ns-{port_id[:11]}"
+
+
+def router_namespace(router_id: str) -> str:
+    return f"{ROUTER_PREFIX}{router_id}"
+
+
+def router_interface(port_id: str) -> str:
+    """A router's leg on an internal network, inside `qrouter-<router>`."""
+    return f"qr-{port_id[:11]}"
+
+
+def router_gateway(port_id: str) -> str:
+    """A router's leg on its external network, inside `qrouter-<router>`."""
+    return f"qg-{port_id[:11]}"

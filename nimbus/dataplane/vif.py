@@ -13,6 +13,8 @@ its tap.
 
 from __future__ import annotations
 
+import json
+
 from nimbus.dataplane import firewall, ip, names
 
 
@@ -55,6 +57,29 @@ async def plug_vif(host_ns: str, network_id: str, port_id: str, *, mtu: int) -> 
                 raise
     await ip.run("link", "set", tap, "mtu", str(mtu), "master", bridge, "up", netns=host_ns)
     return host_ns, tap
+
+
+async def plug_namespace_port(host_ns: str, netns: str, network_id: str, port_id: str,
+                              inner: str, *, mac: str, mtu: int,
+                              addresses: tuple[str, ...]) -> None:
+    """A port of the cloud's own (DHCP, router) as a veth: `tap<port>` on the network's
+    bridge, `inner` in `netns` with the port's MAC and exactly `addresses` (with prefix
+    lengths). Idempotent; `netns` must exist."""
+    bridge = await ensure_bridge(host_ns, network_id, mtu)
+    outer = names.tap(port_id)
+    if inner not in await ip.links(netns):
+        await ip.delete_link(host_ns, outer)  # half of a pair from an earlier attempt
+        await ip.run("link", "add", outer, "mtu", str(mtu), "type", "veth", "peer", "name",
+                     inner, "netns", netns, netns=host_ns)
+    await ip.run("link", "set", outer, "mtu", str(mtu), "master", bridge, "up", netns=host_ns)
+    await ip.run("link", "set", inner, "address", mac, "mtu", str(mtu), "up", netns=netns)
+    shown = json.loads(await ip.run("-j", "addr", "show", "dev", inner, netns=netns) or "[]")
+    have = {f"{a['local']}/{a['prefixlen']}" for link in shown for a in link.get("addr_info", [])
+            if a.get("family") == "inet"}
+    for extra in have - set(addresses):
+        await ip.run("addr", "del", extra, "dev", inner, netns=netns)
+    for missing in set(addresses) - have:
+        await ip.run("addr", "add", missing, "dev", inner, netns=netns)
 
 
 async def unplug_vif(host_ns: str, port_id: str) -> None:

@@ -12,14 +12,16 @@ the last one, so an idle cloud costs a few REST lists per interval.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from nimbus.core.clients.network import NetworkClient
-from nimbus.dataplane import dhcp, firewall, ip, names, vif
+from nimbus.dataplane import dhcp, firewall, ip, names, router, vif
 from nimbus.dataplane.dhcp import DhcpNetwork
 from nimbus.dataplane.firewall import PortFilter
+from nimbus.dataplane.router import RouterSpec
 from nimbus.network.agent import desired
 from nimbus.network.agent.desired import Snapshot
 
@@ -37,15 +39,16 @@ class NetworkAgent:
         self.token = token
         self._filters: list[PortFilter] | None = None
         self._dhcp: dict[str, DhcpNetwork] = {}
+        self._routers: dict[str, RouterSpec] = {}
         self._lock = asyncio.Lock()
 
     async def snapshot(self) -> Snapshot:
         token = await self.token()
-        networks, subnets, ports, rules = await asyncio.gather(
-            self.network.list_all(token, "networks"), self.network.list_all(token, "subnets"),
-            self.network.list_all(token, "ports"),
-            self.network.list_all(token, "security-group-rules"))
-        return Snapshot(networks, subnets, ports, rules)
+        networks, subnets, ports, rules, routers, floating_ips = await asyncio.gather(
+            *(self.network.list_all(token, collection) for collection in (
+                "networks", "subnets", "ports", "security-group-rules", "routers",
+                "floatingips")))
+        return Snapshot(networks, subnets, ports, rules, routers, floating_ips)
 
     async def _ensure_dhcp_ports(self, snap: Snapshot) -> Snapshot:
         """Neutron's DHCP agent asks the server for its port on each network it serves."""
@@ -56,8 +59,7 @@ class NetworkAgent:
         token = await self.token()
         made = [await self.network.create_port(token, desired.dhcp_port_request(
                     snap, n, f"dhcp{self.host_ns}-{n['id']}")) for n in missing]
-        return Snapshot(snap.networks, snap.subnets, [*snap.ports, *made],
-                        snap.security_group_rules)
+        return dataclasses.replace(snap, ports=[*snap.ports, *made])
 
     async def sync(self) -> None:
         """One pass: filters, DHCP, and removal of what deleted networks left."""
@@ -78,7 +80,19 @@ class NetworkAgent:
                 LOG.info("DHCP for network %s stops", network_id)
                 await dhcp.disable(self.state_dir, network_id)
                 self._dhcp.pop(network_id, None)
+            await self._sync_routers(desired.routers(snap))
             await self._remove_bridges({names.bridge(n["id"]) for n in snap.networks})
+
+    async def _sync_routers(self, wanted: dict[str, RouterSpec]) -> None:
+        for router_id, spec in wanted.items():
+            if self._routers.get(router_id) != spec or not ip.netns_exists(
+                    names.router_namespace(router_id)):
+                await router.enable(self.state_dir, self.host_ns, spec)
+                self._routers[router_id] = spec
+        for router_id in set(router.enabled_routers(self.state_dir)) - set(wanted):
+            LOG.info("router %s is gone; removing its namespace", router_id)
+            await router.disable(self.state_dir, router_id)
+            self._routers.pop(router_id, None)
 
     async def _remove_bridges(self, keep: set[str]) -> None:
         """Bridges of networks that are gone, once nothing is plugged into them (a tap still
@@ -92,10 +106,13 @@ class NetworkAgent:
                 await ip.delete_link(self.host_ns, name)
 
     async def teardown(self) -> None:
-        """Remove every DHCP server and namespace of this cloud. Idempotent."""
+        """Remove every DHCP server, router and namespace of this cloud. Idempotent."""
         async with self._lock:
             for network_id in dhcp.enabled_networks(self.state_dir):
                 await dhcp.disable(self.state_dir, network_id)
+            for router_id in router.enabled_routers(self.state_dir):
+                await router.disable(self.state_dir, router_id)
             await ip.delete_netns(self.host_ns)
             self._filters = None
             self._dhcp = {}
+            self._routers = {}

@@ -1,8 +1,9 @@
 """From the network service's resources to the dataplane they call for; pure functions.
 
-    snap = Snapshot(networks, subnets, ports, security_groups, rules)   # REST dicts
+    snap = Snapshot(networks, subnets, ports, rules, routers, floating_ips)   # REST dicts
     filters = port_filters(snap)
     wanted = dhcp_networks(snap)       # network id -> DhcpNetwork (or None: port missing)
+    specs = routers(snap)              # router id -> RouterSpec
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Any
 
 from nimbus.dataplane.dhcp import DhcpHost, DhcpNetwork, DhcpSubnet
 from nimbus.dataplane.firewall import PortFilter, Rule
+from nimbus.dataplane.router import FloatingIp, RouterPort, RouterSpec
 
 DHCP_OWNER = "network:dhcp"
+ROUTER_INTERFACE = "network:router_interface"
+ROUTER_GATEWAY = "network:router_gateway"
 Resource = dict[str, Any]
 
 
@@ -25,6 +29,8 @@ class Snapshot:
     subnets: list[Resource]
     ports: list[Resource]
     security_group_rules: list[Resource]
+    routers: list[Resource] = dataclasses.field(default_factory=list)
+    floating_ips: list[Resource] = dataclasses.field(default_factory=list)
 
 
 def _v4(address: str) -> bool:
@@ -130,3 +136,44 @@ def dhcp_networks(snap: Snapshot) -> dict[str, DhcpNetwork | None]:
                 for s in sorted(subnets.values(), key=lambda s: s["id"])),
             hosts=hosts)
     return wanted
+
+
+def _router_port(snap: Snapshot, port: Resource) -> RouterPort:
+    subnets = {s["id"]: s for s in snap.subnets}
+    network = next((n for n in snap.networks if n["id"] == port["network_id"]), {})
+    addresses = tuple(
+        f"{f['ip_address']}/{ipaddress.ip_network(subnets[f['subnet_id']]['cidr']).prefixlen}"
+        for f in port.get("fixed_ips", [])
+        if f.get("subnet_id") in subnets and _v4(f["ip_address"]))
+    return RouterPort(port["id"], port["network_id"], port["mac_address"],
+                      int(network.get("mtu") or 1500), addresses)
+
+
+def routers(snap: Snapshot) -> dict[str, RouterSpec]:
+    """Each router's legs (its interface and gateway ports), SNAT and floating IPs."""
+    subnets = {s["id"]: s for s in snap.subnets}
+    specs = {}
+    for router in snap.routers:
+        mine = [p for p in snap.ports if p.get("device_id") == router["id"]]
+        interfaces = tuple(_router_port(snap, p) for p in sorted(mine, key=lambda p: p["id"])
+                           if p.get("device_owner") == ROUTER_INTERFACE)
+        gateway_port = next((p for p in mine if p.get("device_owner") == ROUTER_GATEWAY), None)
+        cidrs = tuple(sorted({subnets[f["subnet_id"]]["cidr"] for p in mine
+                              if p.get("device_owner") == ROUTER_INTERFACE
+                              for f in p.get("fixed_ips", []) if f.get("subnet_id") in subnets
+                              and subnets[f["subnet_id"]].get("ip_version") == 4}))
+        nexthop = None
+        if gateway_port is not None:
+            nexthop = next((subnets[f["subnet_id"]].get("gateway_ip")
+                            for f in gateway_port.get("fixed_ips", [])
+                            if f.get("subnet_id") in subnets and _v4(f["ip_address"])), None)
+        floating = tuple(sorted(
+            (FloatingIp(f["floating_ip_address"], f["fixed_ip_address"])
+             for f in snap.floating_ips
+             if f.get("router_id") == router["id"] and f.get("fixed_ip_address")),
+            key=lambda f: f.floating_ip))
+        specs[router["id"]] = RouterSpec(
+            router["id"], interfaces, cidrs,
+            _router_port(snap, gateway_port) if gateway_port is not None else None, nexthop,
+            bool((router.get("external_gateway_info") or {}).get("enable_snat", True)), floating)
+    return specs

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nimbus.dataplane import dhcp, ip, names
+from nimbus.dataplane import dhcp, ip, names, router
 
 TOOLS = ("ip", "dnsmasq", "iptables-restore", "nft", "busybox", "ping")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]
@@ -99,6 +99,8 @@ async def host_ns(state_dir: Path) -> AsyncIterator[str]:
     finally:
         for network_id in dhcp.enabled_networks(state_dir):
             await dhcp.disable(state_dir, network_id)
+        for router_id in router.enabled_routers(state_dir):
+            await router.disable(state_dir, router_id)
         await ip.delete_netns(name)
         assert not ip.netns_exists(name)
         assert dnsmasq_pids(state_dir) == []

@@ -142,3 +142,66 @@ async def test_agent_serves_dhcp_and_security_groups_then_cleans_up(
     assert (await cloud.client.delete(f"{N}/networks/{net_id}", headers=admin)).status_code == 204
     await agent.sync()
     assert names.bridge(net_id) not in await ip.links(host_ns)
+
+
+async def _put(cloud: Cloud, headers: dict[str, str], path: str, body: dict[str, Any]) -> Any:
+    resp = await cloud.client.put(f"{N}/{path}", headers=headers, json=body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def test_router_routes_snats_and_serves_floating_ips(
+        cloud: Cloud, agent: NetworkAgent, host_ns: str) -> None:
+    admin = await cloud.admin_headers()
+    public = (await _post(cloud, admin, "networks", {"network": {
+        "name": "public", "router:external": True}}))["network"]["id"]
+    public_subnet = (await _post(cloud, admin, "subnets", {"subnet": {
+        "network_id": public, "ip_version": 4, "cidr": "172.30.0.0/24",
+        "enable_dhcp": False}}))["subnet"]["id"]
+    private, private_subnet = await _network(cloud, admin, "10.96.0.0/24")
+    router_id = (await _post(cloud, admin, "routers", {"router": {"name": "r"}}))["router"]["id"]
+    await _put(cloud, admin, f"routers/{router_id}/add_router_interface",
+               {"subnet_id": private_subnet})
+    await _put(cloud, admin, f"routers/{router_id}",
+               {"router": {"external_gateway_info": {"network_id": public}}})
+    vm_port = (await _post(cloud, admin, "ports", {"port": {
+        "network_id": private, "device_owner": "compute:nova", "device_id": "vm-1"}}))["port"]
+    vm_ip = vm_port["fixed_ips"][0]["ip_address"]
+    # Someone on the external network: a port without filtering, as an upstream host.
+    outside_port = (await _post(cloud, admin, "ports", {"port": {
+        "network_id": public, "port_security_enabled": False,
+        "fixed_ips": [{"subnet_id": public_subnet, "ip_address": "172.30.0.50"}]}}))["port"]
+    vm = FakeGuest(host_ns, vm_port["id"], vm_port["mac_address"])
+    outside = FakeGuest(host_ns, outside_port["id"], outside_port["mac_address"])
+    try:
+        await agent.sync()
+        await vm.attach(private, mtu=1450)
+        await outside.attach(public)
+        await ip.run("addr", "add", f"{vm_ip}/24", "dev", "eth0", netns=vm.netns)
+        await ip.run("route", "add", "default", "via", "10.96.0.1", netns=vm.netns)
+        await ip.run("addr", "add", "172.30.0.50/24", "dev", "eth0", netns=outside.netns)
+
+        assert pings(vm.netns, "10.96.0.1")       # the router's leg holds the gateway address
+        assert pings(vm.netns, "172.30.0.50")     # out through SNAT
+
+        fip = (await _post(cloud, admin, "floatingips", {"floatingip": {
+            "floating_network_id": public, "port_id": vm_port["id"]}}))["floatingip"]
+        await agent.sync()
+        assert not pings(outside.netns, fip["floating_ip_address"])  # the group keeps it out
+        await _post(cloud, admin, "security-group-rules", {"security_group_rule": {
+            "security_group_id": vm_port["security_groups"][0], "direction": "ingress",
+            "ethertype": "IPv4", "protocol": "icmp"}})
+        await agent.sync()
+        assert pings(outside.netns, fip["floating_ip_address"])
+        assert ip.netns_exists(names.router_namespace(router_id))
+    finally:
+        await ip.delete_netns(vm.netns)
+        await ip.delete_netns(outside.netns)
+    # The router goes with its namespace.
+    assert (await cloud.client.delete(f"{N}/floatingips/{fip['id']}", headers=admin)).status_code == 204
+    await _put(cloud, admin, f"routers/{router_id}", {"router": {"external_gateway_info": {}}})
+    await _put(cloud, admin, f"routers/{router_id}/remove_router_interface",
+               {"subnet_id": private_subnet})
+    assert (await cloud.client.delete(f"{N}/routers/{router_id}", headers=admin)).status_code == 204
+    await agent.sync()
+    assert not ip.netns_exists(names.router_namespace(router_id))
