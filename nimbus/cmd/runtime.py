@@ -88,15 +88,20 @@ def conductor_runner(settings: Settings, factory: db.SessionFactory, transport: 
                                rpcapi.ComputeAgentAPI(transport), clients.placement,
                                max_attempts=c.max_attempts, build_timeout=c.build_timeout,
                                service_down_time=c.service_down_time,
-                               default_zone=c.default_availability_zone)
+                               default_zone=c.default_availability_zone,
+                               allow_resize_to_same_host=c.allow_resize_to_same_host)
     server = RpcServer(transport, rpcapi.CONDUCTOR_TOPIC, settings.host_name, manager,
                        version=rpcapi.API_VERSION)
     # Often enough that a stalled build waits at most a quarter more than the timeout.
     every = min(STALLED_BUILDS_INTERVAL, c.build_timeout / 4)
+    periodic = [Periodic("stalled-builds", manager.reconcile_builds, every)]
+    if c.resize_confirm_window:
+        window = c.resize_confirm_window
+        periodic.append(Periodic("confirm-resizes", lambda: manager.confirm_stale_resizes(window),
+                                 min(STALLED_BUILDS_INTERVAL, max(window / 4, 0.5))))
     return ServiceRunner(ServiceIdentity("nova-conductor", settings.host_name, "conductor"),
                          heartbeat=DbHeartbeat(factory), heartbeat_interval=c.heartbeat_interval,
-                         servers=[server],
-                         periodic=[Periodic("stalled-builds", manager.reconcile_builds, every)])
+                         servers=[server], periodic=periodic)
 
 
 def scheduler_runner(settings: Settings, factory: db.SessionFactory, transport: Transport,

@@ -207,3 +207,12 @@ class AggregateHostConflict(errors.Conflict):
     """add_host and remove_host refused for the zone they would change: 409 as in Nova."""
 
     template = "Cannot {action} aggregate {aggregate_id}. Reason: {reason}."
+
+
+class MigrationNotFound(errors.NotFound):
+    template = "Migration {migration_id} could not be found."
+
+
+class InvalidMigrationState(errors.BadRequest):
+    template = ("Migration {migration_id} state of instance {server_id} is {state}. Cannot "
+                "{action} while the migration is in this state.")

@@ -20,6 +20,7 @@ from typing import Any
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import BuildRequest, RequestedNetwork
 from nimbus.compute.ops import build, networking, power
+from nimbus.compute.ops.moves import MoveHandlers
 from nimbus.compute.ops.networking import Ports
 from nimbus.compute.resource_tracker import ResourceTracker
 from nimbus.compute.rpcapi import ConductorAPI
@@ -48,7 +49,7 @@ class ConductorHeartbeat(HeartbeatSink):
                                                who.topic)
 
 
-class ComputeAgent:
+class ComputeAgent(MoveHandlers):
     def __init__(self, host: str, driver: VirtDriver, conductor: ConductorAPI,
                  placement: PlacementClient, images: ImageCache, ports: Ports,
                  dataplane_ns: str | None = None) -> None:
@@ -76,6 +77,7 @@ class ComputeAgent:
     async def start(self) -> None:
         """Reconcile with the hypervisor, then report this host's resources."""
         ctx = RequestContext.admin()
+        await self.clean_evacuated(ctx)
         await self.reconcile(ctx)
         await self.tracker.update(ctx, force=True)
         self.tasks.start(self.tracker.report_changes(ctx), name=f"resource-reports@{self.host}")

@@ -256,3 +256,45 @@ class AggregateMetadataRow(Base):
         Integer, ForeignKey("compute_aggregates.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class MigrationRow(Base):
+    """A move of an instance between hosts (Nova's `migrations`): resize, cold and live
+    migration, evacuation. While it runs, its uuid is the placement consumer that holds the
+    instance's allocation on the source host."""
+
+    __tablename__ = "compute_migrations"
+    __table_args__ = (Index("ix_compute_migrations_instance", "instance_uuid"),
+                      Index("ix_compute_migrations_source", "source_compute", "status"),
+                      Index("ix_compute_migrations_updated", "updated_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    # "migration" (cold), "resize", "live-migration" or "evacuation"
+    migration_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    source_compute: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    source_node: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    dest_compute: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    dest_node: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    dest_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Nova shows its flavors' integer ids; the flavors themselves, as the instance had them.
+    old_instance_type_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    new_instance_type_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    old_flavor: Mapped[dict[str, Any]] = mapped_column()
+    new_flavor: Mapped[dict[str, Any]] = mapped_column()
+    # The vm_state to go back to when the move ends (a stopped server stays stopped).
+    old_vm_state: Mapped[str] = mapped_column(String(32))
+    # Live migration: send the disks too (no shared storage); progress while it runs.
+    block_migration: Mapped[bool] = mapped_column(Boolean, default=False)
+    memory_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    memory_processed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    memory_remaining: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    disk_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    disk_processed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    disk_remaining: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)

@@ -126,3 +126,30 @@ class InstanceOnHost(_Payload):
     task_state: str | None
     power_state: int
     flavor: FlavorSpec
+
+
+class MoveRequest(_Payload):
+    """One move of an instance (Nova's migration object), as the conductor hands it to the
+    source and destination agents."""
+
+    migration_uuid: str
+    instance_uuid: str
+    migration_type: str
+    source_compute: str
+    source_node: str | None = None
+    dest_compute: str | None = None
+    dest_node: str | None = None
+    hostname: str
+    project_id: str
+    # The flavor the guest has at the destination, and had at the source.
+    flavor: FlavorSpec
+    old_flavor: FlavorSpec
+    image_id: str | None = None
+    user_data: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    power_on: bool = True
+    block_migration: bool = False
+
+    @property
+    def same_host(self) -> bool:
+        return self.source_compute == self.dest_compute

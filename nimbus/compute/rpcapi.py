@@ -20,6 +20,7 @@ from nimbus.compute.objects import (
     RequestSpec,
     SelectionList,
 )
+from nimbus.compute.rpcapi_moves import AgentMovesAPI, ConductorMovesAPI
 from nimbus.core.context import RequestContext
 from nimbus.core.rpc import RpcClient, Transport
 
@@ -34,6 +35,7 @@ class ConductorAPI:
 
     def __init__(self, transport: Transport, *, timeout: float = 60.0) -> None:
         self.client = RpcClient(transport, CONDUCTOR_TOPIC, version=API_VERSION, timeout=timeout)
+        self.moves = ConductorMovesAPI(self.client)
 
     async def schedule_and_build_instances(self, ctx: RequestContext, spec: RequestSpec) -> None:
         await self.client.cast(ctx, "schedule_and_build_instances", spec=spec.model_dump(mode="json"))
@@ -113,6 +115,7 @@ class ComputeAgentAPI:
 
     def __init__(self, transport: Transport, *, timeout: float = 60.0) -> None:
         self.client = RpcClient(transport, COMPUTE_TOPIC, version=API_VERSION, timeout=timeout)
+        self.moves = AgentMovesAPI(self.client)
 
     def _on(self, host: str) -> RpcClient:
         return self.client.prepare(server=host)

@@ -72,6 +72,11 @@ class ComputeSettings(BaseModel):
     fake_vcpus: int = Field(default=16, ge=1)
     fake_memory_mb: int = Field(default=32768, ge=1)
     fake_disk_gb: int = Field(default=1024, ge=1)
+    # Nova's allow_resize_to_same_host: a resize may land on the host it starts from.
+    allow_resize_to_same_host: bool = False
+    # Nova's resize_confirm_window: a resize or cold migration left in VERIFY_RESIZE this many
+    # seconds is confirmed by the conductor; 0 never confirms one by itself.
+    resize_confirm_window: float = Field(default=0.0, ge=0)
 
 
 class ImageSettings(BaseModel):

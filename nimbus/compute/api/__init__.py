@@ -13,6 +13,7 @@ from nimbus.compute.api import (
     ips,
     keypairs,
     limits,
+    migrations,
     quota_sets,
     server_actions,
     server_groups,
@@ -42,6 +43,6 @@ def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
     app.add_middleware(MicroversionHeaders)
     for module in (versions, flavors, keypairs, servers, server_actions, server_metadata,
                    server_tags, ips, server_groups, services, hypervisors, availability_zones,
-                   limits, quota_sets, aggregates, interfaces):
+                   limits, quota_sets, aggregates, interfaces, migrations):
         app.include_router(module.router)
     return app

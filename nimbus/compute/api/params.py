@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -28,6 +29,19 @@ def optional_int(name: str, value: str | None, *, minimum: int = 0) -> int | Non
     if number < minimum:
         raise errors.BadRequest(f"Invalid {name} filter [{value}]")
     return number
+
+
+def timestamp(name: str, value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time filter (changes-since, changes-before), as naive UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.BadRequest(f"Invalid filter field: {name}.") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
 
 
 def limit(value: str | None) -> int | None:

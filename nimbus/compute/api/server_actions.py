@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from nimbus.compute import views
-from nimbus.compute.api import params
+from nimbus.compute.api import move_actions, params
 from nimbus.compute.api.versioning import Version
 from nimbus.compute.deps import Deps
 from nimbus.compute.schemas import ResetStateRequest
@@ -55,6 +55,8 @@ async def server_action(request: Request, server_id: str, deps: Deps, ctx: Ctx,
         await server_actions.reset_state(deps, ctx, server_id, VmState(reset.state))
     elif name == "restore":
         await server_actions.restore(deps, ctx, server_id)
+    elif name in move_actions.ACTIONS:
+        return await move_actions.dispatch(deps, ctx, server_id, name, args, version)
     elif name == "os-getConsoleOutput":
         length = (args or {}).get("length") if isinstance(args, dict) else None
         if length is not None:

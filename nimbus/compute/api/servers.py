@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -13,7 +12,6 @@ from nimbus.compute.api.versioning import Version
 from nimbus.compute.deps import Deps
 from nimbus.compute.schemas import ServerCreateRequest, ServerUpdateRequest
 from nimbus.compute.service import ips, server_list, servers
-from nimbus.core import errors
 from nimbus.core.http import Ctx, OrjsonResponse
 
 router = APIRouter(prefix="/v2.1/servers")
@@ -30,18 +28,6 @@ async def create_server(request: Request, body: ServerCreateRequest, deps: Deps,
                           headers={"Location": views.server_links(request, first.row.uuid)[0]["href"]})
 
 
-def _time(name: str, value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.BadRequest(f"Invalid filter field: {name}.") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-    return parsed
-
-
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(t for t in (value or "").split(",") if t)
 
@@ -50,13 +36,14 @@ def _query(request: Request, version: tuple[int, int]) -> server_list.ServerQuer
     q = request.query_params
     all_tenants = "all_tenants" in q and (q["all_tenants"] == "" or
                                           params.tri_state("all_tenants", q["all_tenants"], True))
-    changes_before = _time("changes-before", q.get("changes-before")) if version >= (2, 66) else None
+    changes_before = (params.timestamp("changes-before", q.get("changes-before"))
+                      if version >= (2, 66) else None)
     return server_list.ServerQuery(
         all_tenants=bool(all_tenants), project_id=q.get("project_id") or q.get("tenant_id"),
         name=q.get("name"), status=q.get("status"), image=q.get("image"), flavor=q.get("flavor"),
         host=q.get("host"), node=q.get("node"), ip=q.get("ip"), ip6=q.get("ip6"),
         reservation_id=q.get("reservation_id"),
-        changes_since=_time("changes-since", q.get("changes-since")),
+        changes_since=params.timestamp("changes-since", q.get("changes-since")),
         changes_before=changes_before,
         tags=_split(q.get("tags")) if version >= (2, 26) else (),
         tags_any=_split(q.get("tags-any")) if version >= (2, 26) else (),

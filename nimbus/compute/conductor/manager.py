@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from nimbus.compute import errors, host_zones
 from nimbus.compute.conductor import group_policy, stalled_builds
+from nimbus.compute.conductor.moves import ConductorMoves
 from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow
 from nimbus.compute.objects import BuildRequest, ComputeNodeReport, FlavorSpec, RequestSpec
 from nimbus.compute.rpcapi import ComputeAgentAPI, SchedulerAPI
@@ -32,11 +33,11 @@ LOG = logging.getLogger(__name__)
 BUILD_EVENT = "conductor_schedule_and_build_instances"
 
 
-class ConductorManager:
+class ConductorManager(ConductorMoves):
     def __init__(self, factory: db.SessionFactory, scheduler: SchedulerAPI,
                  agents: ComputeAgentAPI, placement: PlacementClient, *, max_attempts: int,
                  build_timeout: float = 600.0, service_down_time: float = 60.0,
-                 default_zone: str = "nova") -> None:
+                 default_zone: str = "nova", allow_resize_to_same_host: bool = False) -> None:
         self.factory = factory
         self.scheduler = scheduler
         self.agents = agents
@@ -45,6 +46,7 @@ class ConductorManager:
         self.build_timeout = build_timeout
         self.service_down_time = service_down_time
         self.default_zone = default_zone
+        self.allow_resize_to_same_host = allow_resize_to_same_host
         self._heartbeat = DbHeartbeat(factory)
 
     # -- the build flow ------------------------------------------------------------------
@@ -225,6 +227,7 @@ class ConductorManager:
                 await instances.mark_deleted(session, row)
                 await instances.finish_action(session, instance_uuid, ctx.request_id)
         await self.placement.delete_allocations(instance_uuid)
+        await self.release_migrations(instance_uuid)
 
     async def compute_node_update(self, ctx: RequestContext, report: dict[str, Any]) -> None:
         node = ComputeNodeReport.model_validate(report)

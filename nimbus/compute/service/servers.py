@@ -73,8 +73,10 @@ def _is_uuid(value: str) -> bool:
     return bool(_UUID.match(value))
 
 
-async def _flavor(session: AsyncSession, ctx: RequestContext, flavor_ref: str) -> FlavorSpec:
-    # flavorRef may be an id or a link ending in one.
+async def resolve_flavor(session: AsyncSession, ctx: RequestContext,
+                         flavor_ref: str) -> FlavorSpec:
+    """The flavor a create or a resize asks for; 400 if the caller may not use it.
+    flavorRef may be an id or a link ending in one."""
     flavorid = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
     query = flavors.usable(select(FlavorRow).where(FlavorRow.flavorid == flavorid), ctx)
     row = (await session.execute(query)).scalar()
@@ -188,7 +190,7 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     project_id, user_id = ctx.project_id or "", ctx.user_id or ""
 
     async with deps.read() as session:
-        flavor = await _flavor(session, ctx, str(server.flavorRef))
+        flavor = await resolve_flavor(session, ctx, str(server.flavorRef))
     image = await _image(deps, ctx, server.imageRef, flavor)
     requested_networks = await networks.resolve(deps, ctx, server.networks, version, max_count)
     auto_disk = disk_config.choose(server.disk_config, image.id,

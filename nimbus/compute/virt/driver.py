@@ -135,3 +135,65 @@ class SupportsSuspend(abc.ABC):
 
     @abc.abstractmethod
     async def resume(self, uuid: str) -> GuestInfo: ...
+
+
+class MigrationAborted(Exception):
+    """A live migration stopped before the guest ran on the destination; it runs on here."""
+
+
+class SupportsColdMigration(abc.ABC):
+    """Resize and cold migration: the guest stops here, starts there (maybe with a new
+    flavor), and what the source kept is dropped on confirm or brought back on revert.
+    Source and destination may be the same host (a resize to the same host)."""
+
+    @abc.abstractmethod
+    async def migrate_disk_and_power_off(self, uuid: str) -> None:
+        """Source: stop the guest and keep it (its disks) for a revert. Raises GuestNotFound."""
+
+    @abc.abstractmethod
+    async def finish_migration(self, guest: GuestSpec, *, power_on: bool) -> GuestInfo:
+        """Destination: the guest as `guest` describes it (the new flavor), from the disks
+        the source sent."""
+
+    @abc.abstractmethod
+    async def confirm_migration(self, uuid: str, *, same_host: bool) -> None:
+        """Source: drop what migrate_disk_and_power_off kept. Idempotent."""
+
+    @abc.abstractmethod
+    async def revert_migration(self, uuid: str, *, same_host: bool) -> None:
+        """Destination: remove the guest finish_migration made. Idempotent."""
+
+    @abc.abstractmethod
+    async def finish_revert_migration(self, uuid: str, *, power_on: bool) -> GuestInfo:
+        """Source: bring back the kept guest as it was before the move."""
+
+
+class SupportsLiveMigration(abc.ABC):
+    """Live migration between two hosts of the same driver: the destination prepares to
+    receive, the source sends the running guest, then the destination owns it."""
+
+    @abc.abstractmethod
+    async def prepare_incoming(self, guest: GuestSpec) -> str:
+        """Destination: be ready to receive the guest; the URI the source sends it to."""
+
+    @abc.abstractmethod
+    async def live_migrate(self, uuid: str, dest_uri: str, *, block_migration: bool) -> None:
+        """Source: send the running guest; returns once it runs at the destination and no
+        longer here (the agent then removes what is left with destroy()). Raises
+        MigrationAborted when live_migration_abort stopped it: the guest runs on here."""
+
+    @abc.abstractmethod
+    async def finish_incoming(self, uuid: str) -> GuestInfo:
+        """Destination: the guest arrived; its state now."""
+
+    @abc.abstractmethod
+    async def abort_incoming(self, uuid: str) -> None:
+        """Destination: drop a guest that never arrived. Idempotent."""
+
+    @abc.abstractmethod
+    async def live_migration_force_complete(self, uuid: str) -> None:
+        """Source: finish a running migration now (pause the guest so memory stops changing)."""
+
+    @abc.abstractmethod
+    async def live_migration_abort(self, uuid: str) -> None:
+        """Source: stop a running migration; live_migrate then raises MigrationAborted."""

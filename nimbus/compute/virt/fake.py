@@ -11,7 +11,9 @@ runs as it would on QEMU.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import weakref
 
 from nimbus.compute.states import PowerState
 from nimbus.compute.virt.driver import (
@@ -19,10 +21,17 @@ from nimbus.compute.virt.driver import (
     GuestNotFound,
     GuestSpec,
     HostResources,
+    MigrationAborted,
+    SupportsColdMigration,
+    SupportsLiveMigration,
     SupportsPause,
     SupportsSuspend,
     VirtDriver,
 )
+
+# Fake hypervisors of this process by host name: a live migration's URI names the one the
+# guest moves to, as a QEMU migration URI names the destination's address.
+_HOSTS: weakref.WeakValueDictionary[str, FakeDriver] = weakref.WeakValueDictionary()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +42,8 @@ class FakeHostConfig:
     disk_gb: int = 1024
     spawn_delay: float = 0.0
     action_delay: float = 0.0
+    # How long a live migration copies memory, unless forced to complete or aborted.
+    migrate_delay: float = 0.0
 
 
 def _boot_log(spec: GuestSpec) -> list[str]:
@@ -63,11 +74,26 @@ class FakeGuest:
         return GuestInfo(self.spec.uuid, self.power_state)
 
 
-class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend):
+@dataclasses.dataclass
+class _Outgoing:
+    """A live migration this host is sending: forced or aborted by another call."""
+
+    stop: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    aborted: bool = False
+
+
+class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsColdMigration,
+                 SupportsLiveMigration):
     def __init__(self, config: FakeHostConfig) -> None:
         self.config = config
         self.guests: dict[str, FakeGuest] = {}
         self._faults: dict[str, list[Exception]] = {}
+        # Cold migration: guests stopped here and kept for a revert until confirmed.
+        self.kept: dict[str, FakeGuest] = {}
+        # Live migration: guests announced to arrive here, and those being sent away.
+        self.incoming: dict[str, FakeGuest] = {}
+        self._outgoing: dict[str, _Outgoing] = {}
+        _HOSTS[config.hostname] = self
 
     def fail_next(self, operation: str, error: Exception) -> None:
         """Make the next call of `operation` (a method name, e.g. "spawn") raise `error`."""
@@ -141,3 +167,80 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend):
     async def console_output(self, uuid: str, *, max_bytes: int | None = None) -> str:
         text = "".join(self._guest(uuid).console)
         return text[-max_bytes:] if max_bytes else text
+
+    # -- cold migration --------------------------------------------------------------------
+
+    async def migrate_disk_and_power_off(self, uuid: str) -> None:
+        await self._enter("migrate_disk_and_power_off", self.config.action_delay)
+        guest = self._guest(uuid)
+        guest.power_state = PowerState.SHUTDOWN
+        self.kept[uuid] = guest
+
+    async def finish_migration(self, guest: GuestSpec, *, power_on: bool) -> GuestInfo:
+        await self._enter("finish_migration", self.config.spawn_delay)
+        state = PowerState.RUNNING if power_on else PowerState.SHUTDOWN
+        fake = FakeGuest(guest, state, _boot_log(guest) if power_on else [])
+        self.guests[guest.uuid] = fake
+        return fake.info()
+
+    async def confirm_migration(self, uuid: str, *, same_host: bool) -> None:
+        await self._enter("confirm_migration", self.config.action_delay)
+        kept = self.kept.pop(uuid, None)
+        if not same_host and kept is not None and self.guests.get(uuid) is kept:
+            del self.guests[uuid]
+
+    async def revert_migration(self, uuid: str, *, same_host: bool) -> None:
+        await self._enter("revert_migration", self.config.action_delay)
+        if not same_host:
+            self.guests.pop(uuid, None)
+
+    async def finish_revert_migration(self, uuid: str, *, power_on: bool) -> GuestInfo:
+        await self._enter("finish_revert_migration", self.config.action_delay)
+        guest = self.kept.pop(uuid, None) or self._guest(uuid)
+        self.guests[uuid] = guest
+        guest.power_state = PowerState.RUNNING if power_on else PowerState.SHUTDOWN
+        return guest.info()
+
+    # -- live migration --------------------------------------------------------------------
+
+    async def prepare_incoming(self, guest: GuestSpec) -> str:
+        await self._enter("prepare_incoming", self.config.action_delay)
+        self.incoming[guest.uuid] = FakeGuest(guest, PowerState.PAUSED)
+        return f"fake://{self.config.hostname}/{guest.uuid}"
+
+    async def live_migrate(self, uuid: str, dest_uri: str, *, block_migration: bool) -> None:
+        guest = self._guest(uuid)
+        dest = _HOSTS.get(dest_uri.removeprefix("fake://").split("/", 1)[0])
+        if dest is None or uuid not in dest.incoming:
+            raise RuntimeError(f"nothing waits for {uuid} at {dest_uri}")
+        outgoing = self._outgoing[uuid] = _Outgoing()
+        try:
+            await self._enter("live_migrate", 0.0)
+            if self.config.migrate_delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(outgoing.stop.wait(), self.config.migrate_delay)
+        finally:
+            del self._outgoing[uuid]
+        if outgoing.aborted:
+            raise MigrationAborted(f"the live migration of {uuid} was aborted")
+        arrived = dest.incoming.pop(uuid)
+        arrived.power_state, arrived.console = guest.power_state, guest.console
+        dest.guests[uuid] = arrived
+        self.guests.pop(uuid, None)
+
+    async def finish_incoming(self, uuid: str) -> GuestInfo:
+        return self._guest(uuid).info()
+
+    async def abort_incoming(self, uuid: str) -> None:
+        self.incoming.pop(uuid, None)
+
+    async def live_migration_force_complete(self, uuid: str) -> None:
+        outgoing = self._outgoing.get(uuid)
+        if outgoing is not None:
+            outgoing.stop.set()
+
+    async def live_migration_abort(self, uuid: str) -> None:
+        outgoing = self._outgoing.get(uuid)
+        if outgoing is not None:
+            outgoing.aborted = True
+            outgoing.stop.set()

@@ -1,0 +1,255 @@
+"""Moves on this host: the agent's half of resize, cold and live migration and evacuation.
+
+Each handler does one step with the driver and reports it to the conductor
+(`move_step_done`), which writes the database and tells the next host what to do.
+`MoveHandlers` is mixed into ComputeAgent, so its RPC server exposes these methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from nimbus.compute.image_cache import ImageCache
+from nimbus.compute.objects import FlavorSpec, MoveRequest
+from nimbus.compute.ops import networking
+from nimbus.compute.ops.networking import NetworkInfo, Ports
+from nimbus.compute.resource_tracker import ResourceTracker
+from nimbus.compute.rpcapi import ConductorAPI
+from nimbus.compute.states import TaskState
+from nimbus.compute.virt.driver import (
+    GuestSpec,
+    MigrationAborted,
+    SupportsColdMigration,
+    SupportsLiveMigration,
+    VirtDriver,
+)
+from nimbus.core.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+
+
+def _cold(driver: VirtDriver) -> SupportsColdMigration:
+    if not isinstance(driver, SupportsColdMigration):
+        raise NotImplementedError(f"the {type(driver).__name__} driver cannot resize or migrate")
+    return driver
+
+
+def _live(driver: VirtDriver) -> SupportsLiveMigration:
+    if not isinstance(driver, SupportsLiveMigration):
+        raise NotImplementedError(f"the {type(driver).__name__} driver cannot live-migrate")
+    return driver
+
+
+class MoveHandlers:
+    host: str
+    driver: VirtDriver
+    conductor: ConductorAPI
+    tracker: ResourceTracker
+    images: ImageCache
+    ports: Ports
+    _working_on: Callable[[str], AbstractAsyncContextManager[None]]
+
+    async def _report(self, ctx: RequestContext, move: MoveRequest, step: str, *,
+                      power_state: int | None = None, error: BaseException | None = None,
+                      aborted: bool = False) -> None:
+        if error is not None:
+            LOG.warning("%s of %s failed on %s: %s", step, move.instance_uuid, self.host, error)
+        await self.conductor.moves.move_step_done(
+            ctx, move.migration_uuid, step, power_state=power_state,
+            error=None if error is None else (str(error) or type(error).__name__),
+            aborted=aborted)
+        self.tracker.changed()
+
+    async def _guest_spec(self, ctx: RequestContext, move: MoveRequest, flavor: FlavorSpec, *,
+                          with_image: bool) -> GuestSpec:
+        """The guest at this host, its ports bound here."""
+        info = await self.conductor.network_info(ctx, move.instance_uuid)
+        await self._bind_ports(info)
+        image_path, image = (await self.images.fetch(move.image_id)) \
+            if with_image and move.image_id else (None, None)
+        return GuestSpec(uuid=move.instance_uuid, name=move.hostname, vcpus=flavor.vcpus,
+                         memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
+                         image_path=image_path,
+                         image_format=(image.disk_format or "raw") if image else "raw",
+                         user_data=move.user_data.encode() if move.user_data else None,
+                         metadata=tuple(sorted(move.metadata.items())),
+                         vifs=networking.vifs(info), power_on=move.power_on)
+
+    async def _bind_ports(self, info: NetworkInfo) -> None:
+        """The instance's ports follow it to this host (binding:host_id)."""
+        token = await self.ports.token()
+        for entry in info:
+            await self.ports.network.update_port(token, entry["port_id"],
+                                                 {"binding:host_id": self.host})
+
+    # -- resize and cold migration ---------------------------------------------------------
+
+    async def resize_instance(self, ctx: RequestContext, move: dict[str, Any]) -> None:
+        """Source: stop the guest and keep it for a revert."""
+        req = MoveRequest.model_validate(move)
+        async with self._working_on(req.instance_uuid):
+            try:
+                await _cold(self.driver).migrate_disk_and_power_off(req.instance_uuid)
+            except Exception as exc:
+                await self._report(ctx, req, "resize_instance", error=exc)
+                return
+            await self._report(ctx, req, "resize_instance")
+
+    async def finish_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
+        """Destination: the guest with the new flavor."""
+        req = MoveRequest.model_validate(move)
+        uuid = req.instance_uuid
+        async with self._working_on(uuid):
+            if not await self.conductor.instance_update(
+                    ctx, uuid, {"task_state": TaskState.RESIZE_FINISH},
+                    expected_task_state=[TaskState.RESIZE_MIGRATED],
+                    start_event="compute_finish_resize", host=self.host):
+                return
+            try:
+                self.tracker.claim(uuid, req.flavor)
+                spec = await self._guest_spec(ctx, req, req.flavor, with_image=True)
+                info = await _cold(self.driver).finish_migration(spec, power_on=req.power_on)
+            except Exception as exc:
+                if not req.same_host:
+                    self.tracker.release(uuid)
+                await self.conductor.event_finish(ctx, uuid, "compute_finish_resize", self.host,
+                                                  error=str(exc))
+                await self._report(ctx, req, "finish_resize", error=exc)
+                return
+            await self.conductor.event_finish(ctx, uuid, "compute_finish_resize", self.host)
+            await self._report(ctx, req, "finish_resize", power_state=info.power_state)
+
+    async def confirm_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
+        """Source: drop the kept guest."""
+        req = MoveRequest.model_validate(move)
+        async with self._working_on(req.instance_uuid):
+            try:
+                await _cold(self.driver).confirm_migration(req.instance_uuid,
+                                                           same_host=req.same_host)
+            except Exception as exc:
+                await self._report(ctx, req, "confirm_resize", error=exc)
+                return
+            if not req.same_host:
+                self.tracker.release(req.instance_uuid)
+            await self._report(ctx, req, "confirm_resize")
+
+    async def revert_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
+        """Destination: remove the new guest; the source brings back the old one."""
+        req = MoveRequest.model_validate(move)
+        async with self._working_on(req.instance_uuid):
+            try:
+                await _cold(self.driver).revert_migration(req.instance_uuid,
+                                                          same_host=req.same_host)
+            except Exception as exc:
+                await self._report(ctx, req, "revert_resize", error=exc)
+                return
+            if not req.same_host:
+                self.tracker.release(req.instance_uuid)
+            await self._report(ctx, req, "revert_resize")
+
+    async def finish_revert_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
+        """Source: the kept guest runs again with its old flavor, its ports bound here."""
+        req = MoveRequest.model_validate(move)
+        async with self._working_on(req.instance_uuid):
+            try:
+                await self._bind_ports(await self.conductor.network_info(ctx,
+                                                                         req.instance_uuid))
+                info = await _cold(self.driver).finish_revert_migration(
+                    req.instance_uuid, power_on=req.power_on)
+            except Exception as exc:
+                await self._report(ctx, req, "finish_revert_resize", error=exc)
+                return
+            self.tracker.claims[req.instance_uuid] = req.old_flavor
+            await self._report(ctx, req, "finish_revert_resize", power_state=info.power_state)
+
+    # -- live migration --------------------------------------------------------------------
+
+    async def prepare_live_migration(self, ctx: RequestContext, move: dict[str, Any]) -> str:
+        """Destination: ready to receive; the URI the source sends the guest to."""
+        req = MoveRequest.model_validate(move)
+        self.tracker.claim(req.instance_uuid, req.flavor)
+        try:
+            spec = await self._guest_spec(ctx, req, req.flavor, with_image=False)
+            return await _live(self.driver).prepare_incoming(spec)
+        except Exception:
+            self.tracker.release(req.instance_uuid)
+            raise
+
+    async def live_migration(self, ctx: RequestContext, move: dict[str, Any],
+                             dest_uri: str) -> None:
+        """Source: send the running guest, then remove what is left of it here."""
+        req = MoveRequest.model_validate(move)
+        uuid = req.instance_uuid
+        async with self._working_on(uuid):
+            await self.conductor.event_start(ctx, uuid, "compute_live_migration", self.host)
+            try:
+                await _live(self.driver).live_migrate(uuid, dest_uri,
+                                                      block_migration=req.block_migration)
+            except Exception as exc:
+                await self.conductor.event_finish(ctx, uuid, "compute_live_migration",
+                                                  self.host, error=str(exc))
+                await self._report(ctx, req, "live_migration", error=exc,
+                                   aborted=isinstance(exc, MigrationAborted))
+                return
+            await self.driver.destroy(uuid)
+            self.tracker.release(uuid)
+            await self.conductor.event_finish(ctx, uuid, "compute_live_migration", self.host)
+            await self._report(ctx, req, "live_migration")
+
+    async def post_live_migration(self, ctx: RequestContext, move: dict[str, Any]) -> int:
+        req = MoveRequest.model_validate(move)
+        info = await _live(self.driver).finish_incoming(req.instance_uuid)
+        self.tracker.changed()
+        return int(info.power_state)
+
+    async def rollback_live_migration(self, ctx: RequestContext, move: dict[str, Any]) -> None:
+        req = MoveRequest.model_validate(move)
+        await _live(self.driver).abort_incoming(req.instance_uuid)
+        self.tracker.release(req.instance_uuid)
+        self.tracker.changed()
+
+    async def live_migration_control(self, ctx: RequestContext, instance_uuid: str,
+                                     command: str) -> None:
+        """force_complete or abort, while live_migration runs (so without its lock)."""
+        driver = _live(self.driver)
+        if command == "abort":
+            await driver.live_migration_abort(instance_uuid)
+        else:
+            await driver.live_migration_force_complete(instance_uuid)
+
+    # -- evacuation ------------------------------------------------------------------------
+
+    async def rebuild_evacuated(self, ctx: RequestContext, move: dict[str, Any]) -> None:
+        """Destination: the guest built again from its image, its source host being down."""
+        req = MoveRequest.model_validate(move)
+        uuid = req.instance_uuid
+        async with self._working_on(uuid):
+            await self.conductor.event_start(ctx, uuid, "compute_rebuild_instance", self.host)
+            try:
+                self.tracker.claim(uuid, req.flavor)
+                spec = await self._guest_spec(ctx, req, req.flavor, with_image=True)
+                # Rebuilt running, whatever it was, as Nova does before 2.95.
+                info = await self.driver.spawn(dataclasses.replace(spec, power_on=True))
+            except Exception as exc:
+                self.tracker.release(uuid)
+                await self.conductor.event_finish(ctx, uuid, "compute_rebuild_instance",
+                                                  self.host, error=str(exc))
+                await self._report(ctx, req, "rebuild_evacuated", error=exc)
+                return
+            await self.conductor.event_finish(ctx, uuid, "compute_rebuild_instance", self.host)
+            await self._report(ctx, req, "rebuild_evacuated", power_state=info.power_state)
+
+    async def clean_evacuated(self, ctx: RequestContext) -> None:
+        """At start-up: guests evacuated off this host while it was down are removed here
+        (their ports stay: they are bound to the new host)."""
+        for move in await self.conductor.moves.evacuations_from(ctx, self.host):
+            LOG.info("removing %s: it was evacuated to %s", move.instance_uuid,
+                     move.dest_compute)
+            await self.driver.destroy(move.instance_uuid)
+            self.tracker.release(move.instance_uuid)
+            await self._report(ctx, move, "evacuation_cleaned")
+
