@@ -109,11 +109,11 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
             await asyncio.shield(serve)
         finally:
             if network_agent is not None:
-                # The all-in-one cloud leaves no namespace or dnsmasq behind when it stops.
                 await network_agent[1].stop()
-                await network_agent[0].teardown()
             await volume.stop()
             await compute.stop()
+            if network_agent is not None and await network_agent[0].teardown_if_idle():
+                console.print("network dataplane removed (no guest was plugged in)")
             await runner.stop()
             await transport.aclose()
             await database.aclose()

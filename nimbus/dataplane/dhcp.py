@@ -163,15 +163,16 @@ async def enable(state_dir: Path, host_ns: str, net: DhcpNetwork) -> None:
     where.mkdir(parents=True, exist_ok=True)
     netns = names.dhcp_namespace(net.network_id)
     await ip.ensure_netns(netns)
-    await vif.plug_namespace_port(host_ns, netns, net.network_id, net.port_id,
-                                  names.dhcp_device(net.port_id), mac=net.port_mac, mtu=net.mtu,
-                                  addresses=net.port_ips)
+    # A new veth (the old one went with a host namespace) needs a dnsmasq bound afresh.
+    new_device = await vif.plug_namespace_port(
+        host_ns, netns, net.network_id, net.port_id, names.dhcp_device(net.port_id),
+        mac=net.port_mac, mtu=net.mtu, addresses=net.port_ips)
     changed = _write_if_changed(where / "host", hosts_file(net))
     changed = _write_if_changed(where / "opts", opts_file(net)) or changed
     argv = dnsmasq_argv(net, where)
     new_argv = _write_if_changed(where / "argv", json.dumps(argv))
     pid = _running_pid(where)
-    if pid is not None and not new_argv:
+    if pid is not None and not new_argv and not new_device:
         if changed:
             os.kill(pid, signal.SIGHUP)
         return

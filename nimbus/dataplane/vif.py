@@ -61,13 +61,14 @@ async def plug_vif(host_ns: str, network_id: str, port_id: str, *, mtu: int) -> 
 
 async def plug_namespace_port(host_ns: str, netns: str, network_id: str, port_id: str,
                               inner: str, *, mac: str, mtu: int,
-                              addresses: tuple[str, ...]) -> None:
+                              addresses: tuple[str, ...]) -> bool:
     """A port of the cloud's own (DHCP, router) as a veth: `tap<port>` on the network's
     bridge, `inner` in `netns` with the port's MAC and exactly `addresses` (with prefix
-    lengths). Idempotent; `netns` must exist."""
+    lengths). Idempotent; `netns` must exist. True if the veth was made now."""
     bridge = await ensure_bridge(host_ns, network_id, mtu)
     outer = names.tap(port_id)
-    if inner not in await ip.links(netns):
+    created = inner not in await ip.links(netns)
+    if created:
         await ip.delete_link(host_ns, outer)  # half of a pair from an earlier attempt
         await ip.run("link", "add", outer, "mtu", str(mtu), "type", "veth", "peer", "name",
                      inner, "netns", netns, netns=host_ns)
@@ -80,6 +81,7 @@ async def plug_namespace_port(host_ns: str, netns: str, network_id: str, port_id
         await ip.run("addr", "del", extra, "dev", inner, netns=netns)
     for missing in set(addresses) - have:
         await ip.run("addr", "add", missing, "dev", inner, netns=netns)
+    return created
 
 
 async def unplug_vif(host_ns: str, port_id: str) -> None:

@@ -40,6 +40,7 @@ class NetworkAgent:
         self._filters: list[PortFilter] | None = None
         self._dhcp: dict[str, DhcpNetwork] = {}
         self._routers: dict[str, RouterSpec] = {}
+        self._host_identity: int | None = None
         self._lock = asyncio.Lock()
 
     async def snapshot(self) -> Snapshot:
@@ -66,6 +67,10 @@ class NetworkAgent:
         async with self._lock:
             snap = await self._ensure_dhcp_ports(await self.snapshot())
             await vif.ensure_host_namespace(self.host_ns)
+            identity = (ip.NETNS_DIR / self.host_ns).stat().st_ino
+            if identity != self._host_identity:  # new, or made again: nothing of ours is in it
+                self._filters, self._dhcp, self._routers = None, {}, {}
+                self._host_identity = identity
             filters = desired.port_filters(snap)
             if filters != self._filters:
                 await firewall.apply(self.host_ns, filters)
@@ -104,6 +109,20 @@ class NetworkAgent:
             if kind == "bridge" and name.startswith("brq") and name not in keep | used:
                 LOG.info("removing bridge %s: its network is gone", name)
                 await ip.delete_link(self.host_ns, name)
+
+    async def plugged_taps(self) -> list[str]:
+        """Taps compute has plugged (guests' NICs), as opposed to the cloud's own veths."""
+        links = await ip.links(self.host_ns)
+        return sorted(name for name, link in links.items() if name.startswith(names.TAP_PREFIX)
+                      and link.get("linkinfo", {}).get("info_kind") == "tun")
+
+    async def teardown_if_idle(self) -> bool:
+        """At shutdown: remove everything unless a guest is still plugged in. Guests outlive
+        the cloud, and their networking with them; the next start reconciles."""
+        if await self.plugged_taps():
+            return False
+        await self.teardown()
+        return True
 
     async def teardown(self) -> None:
         """Remove every DHCP server, router and namespace of this cloud. Idempotent."""

@@ -90,6 +90,8 @@ async def test_compute_plugs_taps_for_a_driver_that_needs_them(
     tap = (await ip.links(host_ns))[names.tap(port["id"])]
     assert tap["master"] == names.bridge(net_id)
     assert tap["mtu"] == 1450
+    assert await agent.plugged_taps() == [names.tap(port["id"])]
+    assert not await agent.teardown_if_idle()  # a guest is plugged in: its network stays
 
     deleted = await cloud.client.delete(f"/compute/v2.1/servers/{server_id}", headers=admin)
     assert deleted.status_code == 204
@@ -205,3 +207,23 @@ async def test_router_routes_snats_and_serves_floating_ips(
     assert (await cloud.client.delete(f"{N}/routers/{router_id}", headers=admin)).status_code == 204
     await agent.sync()
     assert not ip.netns_exists(names.router_namespace(router_id))
+
+
+async def test_agent_rebuilds_a_host_namespace_removed_under_it(
+        cloud: Cloud, agent: NetworkAgent, host_ns: str, udhcpc_script: Path) -> None:
+    admin = await cloud.admin_headers()
+    net_id, _ = await _network(cloud, admin, "10.95.0.0/24")
+    port = (await _post(cloud, admin, "ports", {"port": {
+        "network_id": net_id, "device_owner": "compute:nova", "device_id": "vm-1"}}))["port"]
+    await agent.sync()
+    await ip.delete_netns(host_ns)  # an operator's mistake, or a reboot's
+    await agent.sync()
+    guest = FakeGuest(host_ns, port["id"], port["mac_address"])
+    try:
+        await guest.attach(net_id, mtu=1450)
+        assert (await guest.dhcp_lease(udhcpc_script))["ip"] == port["fixed_ips"][0]["ip_address"]
+    finally:
+        await ip.delete_netns(guest.netns)
+    # Nothing plugged: a stopping cloud may remove it all.
+    assert await agent.teardown_if_idle()
+    assert not ip.netns_exists(names.dhcp_namespace(net_id))
