@@ -13,9 +13,8 @@ import signal
 import httpx
 from rich.console import Console
 
-from nimbus.cmd import apps, network_runtime, runtime, state, volume_runtime
+from nimbus.cmd import apps, hosts, network_runtime, runtime, state, volume_runtime
 from nimbus.cmd.up import SERVICES
-from nimbus.compute.virt.fake import FakeDriver, FakeHostConfig
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
 from nimbus.core.rpc import transport_from_url
@@ -66,9 +65,7 @@ async def run_background(settings: Settings, console: Console, service: str, hos
             volume_manager, runner = volume_runtime.manager_runner(settings, host, transport,
                                                                    clients)
         else:
-            c = settings.compute
-            driver = FakeDriver(FakeHostConfig(hostname=host, vcpus=c.fake_vcpus,
-                                               memory_mb=c.fake_memory_mb, disk_gb=c.fake_disk_gb))
+            driver = hosts.make_driver(settings, host, settings.compute.driver)
             agent, runner = runtime.agent_runner(settings, host, driver, transport, clients)
         try:
             if agent is not None:

@@ -10,7 +10,7 @@ import httpx
 import uvicorn
 from rich.console import Console
 
-from nimbus.cmd import apps, network_runtime, runtime, state, volume_runtime
+from nimbus.cmd import apps, hosts, network_runtime, runtime, state, volume_runtime
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
 from nimbus.core.rpc import transport_from_url
@@ -84,7 +84,8 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
         while not server.started and not serve.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         clients = runtime.rest_clients(settings, http, secrets["service_password"])
-        compute = (runtime.all_in_one(settings, database.factory, transport, clients)
+        compute = (runtime.all_in_one(settings, database.factory, transport, clients,
+                                      drivers=hosts.up_drivers(settings))
                    if with_compute else runtime.ComputeRuntime([], {}))
         volume = (volume_runtime.all_in_one(settings, database.factory, transport, clients)
                   if with_compute else volume_runtime.VolumeRuntime([], {}))
@@ -92,8 +93,10 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
         try:
             if server.started:
                 if with_compute:
-                    with console.status(f"starting conductor, scheduler and {settings.fake_hosts} "
-                                        "fake compute hosts"):
+                    if any(a.driver.needs_dataplane for a, _ in compute.agents.values()):
+                        await _offer_guest_image(settings, console, clients)
+                    with console.status(f"starting conductor, scheduler and "
+                                        f"{len(compute.agents)} compute hosts"):
                         await compute.start()
                     console.print(f"[green]✓[/] compute: conductor, scheduler, "
                                   f"{len(compute.agents)} hosts ({', '.join(compute.agents)})")
@@ -118,3 +121,18 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
             await transport.aclose()
             await database.aclose()
             console.print("Nimbus stopped.")
+
+
+async def _offer_guest_image(settings: Settings, console: Console,
+                             clients: runtime.RestClients) -> None:
+    """A real hypervisor needs a bootable image: the test guest, built and uploaded once.
+    Without one (no apt, no network) the cloud still starts, and says why."""
+    name = settings.compute.qemu.guest_image_name
+    with console.status(f"offering the test guest image {name} (built once, then cached)"):
+        try:
+            image_id = await hosts.register_guest_image(settings, clients)
+        except Exception as exc:  # the cloud is useful without it; the operator is told
+            LOG.warning("no %s image: %s", name, exc)
+            console.print(f"[yellow]![/] no {name} image: {exc}")
+            return
+    console.print(f"[green]✓[/] image {name} ({image_id})")

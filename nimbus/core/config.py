@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -50,9 +50,23 @@ class ComputeQuotaSettings(BaseModel):
     server_group_members: int = 10
 
 
+class QemuSettings(BaseModel):
+    """The QEMU driver's knobs (nimbus/compute/virt/qemu)."""
+
+    binary: str = "qemu-system-x86_64"
+    # "auto": KVM where a guest really runs on it (probed once per agent), else TCG.
+    accel: Literal["auto", "kvm", "tcg"] = "auto"
+    machine: str = "pc"
+    # Memory the host keeps for itself; the rest is offered to guests.
+    reserved_host_memory_mb: int = Field(default=512, ge=0)
+    # `nimbus up` registers the test guest (nimbus/guestimage) as this public image.
+    guest_image_name: str = "nimbus-guest"
+
+
 class ComputeSettings(BaseModel):
-    # The hypervisor driver of this host's agent: "fake" or "qemu".
-    driver: str = "fake"
+    # The hypervisor driver of `nimbus serve compute`: a key of nimbus.cmd.hosts.DRIVERS.
+    driver: Literal["fake", "qemu"] = "fake"
+    qemu: QemuSettings = QemuSettings()
     # Builds tried on this many hosts (the first plus alternates) before ERROR.
     max_attempts: int = Field(default=3, ge=1)
     enabled_filters: list[str] = Field(default_factory=lambda: [
@@ -178,6 +192,9 @@ class Settings(BaseSettings):
     volume: VolumeSettings = VolumeSettings()
     # `nimbus up` runs this many fake-driver compute hosts (fake-1, fake-2, ...).
     fake_hosts: int = Field(default=1, ge=0, le=100)
+    # `nimbus up` also runs a QEMU compute host named after this machine (host_name): "auto"
+    # when qemu-system-x86_64 is installed, "on" always (an error without it), "off" never.
+    qemu_host: Literal["auto", "on", "off"] = "auto"
     policy_file: Path | None = None
     # The name this machine's services register under (os-services "host").
     host_name: str = Field(default_factory=lambda: __import__("socket").gethostname())

@@ -68,6 +68,8 @@ class RunningCloud:
     def start(self) -> None:
         env = {**clean_env(), "NIMBUS_PORT": str(self.port), "NIMBUS_STATE_DIR": str(self.state_dir),
                "NIMBUS_IDENTITY__BCRYPT_ROUNDS": "4", "NIMBUS_FAKE_HOSTS": str(FAKE_HOSTS),
+               # Fake hosts only, unless a test asks for QEMU: real guests boot for seconds.
+               "NIMBUS_QEMU_HOST": "off",
                "PYTHONUNBUFFERED": "1"}
         self.output = []
         self.process = subprocess.Popen(

@@ -1,0 +1,42 @@
+"""The QEMU command line of one guest: small, explicit, nothing QEMU would add by default."""
+
+from __future__ import annotations
+
+from nimbus.compute.virt.driver import GuestSpec, VifSpec
+from nimbus.compute.virt.qemu.instance import Instance
+
+
+def nics(vifs: tuple[VifSpec, ...]) -> tuple[VifSpec, ...]:
+    """The VIFs that become NICs: those the dataplane gave a tap."""
+    return tuple(v for v in vifs if v.tap is not None)
+
+
+def netns_of(vifs: tuple[VifSpec, ...]) -> str | None:
+    spaces = {v.netns for v in nics(vifs) if v.netns is not None}
+    if len(spaces) > 1:
+        raise ValueError(f"a guest's taps must share one network namespace, not {sorted(spaces)}")
+    return spaces.pop() if spaces else None
+
+
+def argv(binary: str, accel: str, machine: str, guest: GuestSpec, inst: Instance) -> list[str]:
+    cmd = [binary, "-name", guest.uuid, "-uuid", guest.uuid,
+           # graphics=off makes SeaBIOS print to the serial port: its "No bootable device"
+           # is how a bad image shows.
+           "-machine", f"{machine},graphics=off", "-accel", accel,
+           *(["-cpu", "host"] if accel == "kvm" else []),
+           "-m", str(guest.memory_mb), "-smp", str(guest.vcpus),
+           "-nodefaults", "-no-user-config", "-display", "none",
+           "-boot", "strict=on",
+           "-chardev", f"file,id=console,path={inst.console},append=on",
+           "-serial", "chardev:console",
+           "-qmp", f"unix:{inst.qmp_address},server=on,wait=off",
+           "-pidfile", str(inst.pid_file), "-daemonize",
+           "-blockdev", f"driver=file,node-name=root-file,filename={inst.disk}",
+           "-blockdev", "driver=qcow2,node-name=root,file=root-file",
+           "-device", "virtio-blk-pci,drive=root,id=root-disk,bootindex=0",
+           # An IDE CD-ROM, as Nova attaches config drives on x86.
+           "-drive", f"file={inst.config_drive},format=raw,if=ide,media=cdrom,readonly=on"]
+    for i, vif in enumerate(nics(guest.vifs)):
+        cmd += ["-netdev", f"tap,id=net{i},ifname={vif.tap},script=no,downscript=no",
+                "-device", f"virtio-net-pci,netdev=net{i},mac={vif.mac},id=nic-{vif.port_id}"]
+    return cmd

@@ -1,0 +1,142 @@
+"""The QEMU driver against real QEMU: one guest taken through every power action, and guests
+that cannot boot. Boots are few (each is 5-20 s under TCG on a loaded machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from nimbus.compute.states import PowerState
+from nimbus.compute.virt.driver import GuestSpec
+from nimbus.compute.virt.qemu import BootFailed, QemuConfig, QemuDriver
+from nimbus.compute.virt.qemu.process import live_pid
+from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
+
+pytestmark = [pytest.mark.qemu, pytest.mark.skipif(
+    shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
+
+BOOT_TIMEOUT = 240.0
+UUID = "3b1f6c9e-8d2a-4e57-9c1b-7a0e5d4f2c11"
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> GuestImage:
+    return build_guest_image(tmp_path_factory.mktemp("guest-image"))
+
+
+def make_driver(state: Path, image: GuestImage) -> QemuDriver:
+    return QemuDriver(QemuConfig(hostname="itest", state_dir=state, probe_kernel=image.kernel))
+
+
+def spec(image_path: Path, fmt: str = "qcow2", uuid: str = UUID) -> GuestSpec:
+    return GuestSpec(uuid=uuid, name="itest-guest", vcpus=1, memory_mb=128, root_gb=1,
+                     image_path=image_path, image_format=fmt,
+                     user_data=b"#!/bin/sh\necho hello from user_data\n",
+                     metadata=(("role", "test"),))
+
+
+async def wait_for(what: str, check: Callable[[], object], timeout: float = BOOT_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {timeout:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie waiting for init to reap it is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
+
+
+async def states(driver: QemuDriver) -> dict[str, PowerState]:
+    return {g.uuid: g.power_state for g in await driver.list_guests()}
+
+
+async def test_qemu_guest_lives_through_every_power_action(image: GuestImage, tmp_path: Path) -> None:
+    driver = make_driver(tmp_path, image)
+    instance = tmp_path / "instances" / UUID
+    console = instance / "console.log"
+    try:
+        info = await driver.spawn(spec(image.disk))
+        assert info.power_state is PowerState.RUNNING
+        await wait_for("login marker", lambda: LOGIN_MARKER in console.read_text(errors="replace"))
+        out = await driver.console_output(UUID)
+        # The config drive reached the guest: its hostname, uuid and user_data script.
+        assert f"config drive /dev/sr0: hostname itest-guest uuid {UUID}" in out
+        assert "user_data: hello from user_data" in out
+        assert "\x1b" not in out  # SeaBIOS's terminal escapes are not part of the log
+        assert len(await driver.console_output(UUID, max_bytes=100)) == 100
+
+        assert (await driver.pause(UUID)).power_state is PowerState.PAUSED
+        assert await states(driver) == {UUID: PowerState.PAUSED}
+        assert (await driver.unpause(UUID)).power_state is PowerState.RUNNING
+
+        pid = live_pid(instance / "qemu.pid", str(instance))
+        assert (await driver.suspend(UUID)).power_state is PowerState.SUSPENDED
+        assert pid is not None and live_pid(instance / "qemu.pid", str(instance)) is None
+        assert (instance / "suspend.state").stat().st_size > 0
+        assert (await driver.resume(UUID)).power_state is PowerState.RUNNING
+        assert not (instance / "suspend.state").exists()
+
+        # A new driver (the agent restarted) finds the running guest as it is.
+        driver = make_driver(tmp_path, image)
+        assert await states(driver) == {UUID: PowerState.RUNNING}
+
+        # Soft reboot: ACPI power-off (the guest's acpid), then a fresh boot.
+        assert (await driver.reboot(UUID, hard=False)).power_state is PowerState.RUNNING
+        await wait_for("second login marker",
+                       lambda: console.read_text(errors="replace").count(LOGIN_MARKER) == 2)
+
+        assert (await driver.power_off(UUID, timeout=60)).power_state is PowerState.SHUTDOWN
+        assert live_pid(instance / "qemu.pid", str(instance)) is None
+        assert await states(driver) == {UUID: PowerState.SHUTDOWN}
+        assert (await driver.power_on(UUID)).power_state is PowerState.RUNNING
+        await wait_for("third firmware banner",
+                       lambda: console.read_text(errors="replace").count("SeaBIOS") == 3)
+        assert (await driver.reboot(UUID, hard=True)).power_state is PowerState.RUNNING
+        await wait_for("fourth firmware banner",
+                       lambda: console.read_text(errors="replace").count("SeaBIOS") == 4)
+
+        # QEMU killed behind the driver's back: the guest is shut down, not gone.
+        pid = live_pid(instance / "qemu.pid", str(instance))
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await wait_for("QEMU to die", lambda: live_pid(instance / "qemu.pid", str(instance)) is None,
+                       timeout=30)
+        assert await states(driver) == {UUID: PowerState.SHUTDOWN}
+
+        assert (await driver.power_on(UUID)).power_state is PowerState.RUNNING
+        pid = live_pid(instance / "qemu.pid", str(instance))
+    finally:
+        await driver.destroy(UUID)
+    assert not instance.exists()
+    assert pid is not None and not running(pid)
+    assert await driver.list_guests() == []
+    await driver.destroy(UUID)  # idempotent
+
+
+async def test_qemu_spawn_of_an_unbootable_image_fails_and_leaves_nothing(
+        image: GuestImage, tmp_path: Path) -> None:
+    driver = make_driver(tmp_path / "state", image)
+    garbage = tmp_path / "garbage.raw"
+    garbage.write_bytes(os.urandom(1 << 20))
+    # QEMU starts, the firmware finds no boot sector.
+    with pytest.raises(BootFailed, match="No bootable device"):
+        await driver.spawn(spec(garbage, "raw"))
+    # The image is not what the image service says it is: no QEMU is started at all.
+    with pytest.raises(BootFailed, match="not a valid qcow2 disk"):
+        await driver.spawn(spec(garbage, "qcow2"))
+    with pytest.raises(BootFailed, match="none was given"):
+        await driver.spawn(GuestSpec(uuid=UUID, name="x", vcpus=1, memory_mb=128, root_gb=1))
+    assert await driver.list_guests() == []
+    assert list((tmp_path / "state" / "instances").iterdir()) == []
