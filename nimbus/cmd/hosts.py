@@ -11,6 +11,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from nimbus.cmd.runtime import RestClients, fake_host_names
 from nimbus.compute.virt.driver import VirtDriver
@@ -19,6 +20,7 @@ from nimbus.compute.virt.qemu import QemuConfig, QemuDriver
 from nimbus.core.clients.image import ImageNotFound
 from nimbus.core.config import Settings
 from nimbus.guestimage import build_guest_image
+from nimbus.guestimage.build import KERNEL_FILE
 
 LOG = logging.getLogger("nimbus.cmd")
 
@@ -36,7 +38,13 @@ def _qemu(settings: Settings, host: str) -> VirtDriver:
     q = settings.compute.qemu
     return QemuDriver(QemuConfig(hostname=host, state_dir=settings.state_dir / "qemu" / host,
                                  binary=q.binary, accel=q.accel, machine=q.machine,
-                                 reserved_host_memory_mb=q.reserved_host_memory_mb))
+                                 reserved_host_memory_mb=q.reserved_host_memory_mb,
+                                 # The test guest's kernel, once `nimbus up` has built it.
+                                 probe_kernel=_guest_image_dir(settings) / KERNEL_FILE))
+
+
+def _guest_image_dir(settings: Settings) -> Path:
+    return settings.state_dir / "guest-image"
 
 
 DRIVERS: dict[str, Callable[[Settings, str], VirtDriver]] = {"fake": _fake, "qemu": _qemu}
@@ -74,7 +82,7 @@ async def register_guest_image(settings: Settings, clients: RestClients) -> str:
         await clients.images.delete_image(token, GUEST_IMAGE_ID)
     except ImageNotFound:
         pass
-    built = await asyncio.to_thread(build_guest_image, settings.state_dir / "guest-image")
+    built = await asyncio.to_thread(build_guest_image, _guest_image_dir(settings))
     LOG.info("test guest image %s in %.1f s", "cached" if built.cached else "built", built.seconds)
     await clients.images.create_image(token, {
         "id": GUEST_IMAGE_ID, "name": settings.compute.qemu.guest_image_name,

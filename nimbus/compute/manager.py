@@ -18,13 +18,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from nimbus.compute.image_cache import ImageCache
-from nimbus.compute.objects import BuildRequest, RequestedNetwork
+from nimbus.compute.objects import BuildRequest, InstanceOnHost, RequestedNetwork
 from nimbus.compute.ops import build, networking, power
 from nimbus.compute.ops.moves import MoveHandlers
 from nimbus.compute.ops.networking import Ports
 from nimbus.compute.resource_tracker import ResourceTracker
 from nimbus.compute.rpcapi import ConductorAPI
-from nimbus.compute.states import PowerState, TaskState
+from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.compute.virt.driver import VirtDriver
 from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.context import RequestContext
@@ -107,12 +107,30 @@ class ComputeAgent(MoveHandlers):
                 if instance.power_state != PowerState.NOSTATE:
                     await self.conductor.instance_update(ctx, uuid, {"power_state": PowerState.NOSTATE})
             else:
-                if guest.power_state != instance.power_state:
-                    await self.conductor.instance_update(ctx, uuid, {"power_state": guest.power_state})
+                await self._sync_power_state(ctx, instance, guest.power_state)
                 self.tracker.claims.setdefault(uuid, instance.flavor)
         for uuid in set(guests) - set(known):
             LOG.warning("destroying guest %s: the database does not know it on %s", uuid, self.host)
             await self.driver.destroy(uuid)
+
+    async def _sync_power_state(self, ctx: RequestContext, instance: InstanceOnHost,
+                                power_state: PowerState) -> None:
+        """Record what the hypervisor says; an active guest found off (its QEMU killed, or
+        powered off from inside) is stopped, as Nova's power-state sync does, so that the API
+        shows SHUTOFF and `server start` works."""
+        changes: dict[str, Any] = {}
+        if power_state != instance.power_state:
+            changes["power_state"] = power_state
+        if (instance.vm_state == VmState.ACTIVE and instance.task_state is None
+                and power_state in (PowerState.SHUTDOWN, PowerState.CRASHED)):
+            LOG.warning("instance %s is off on %s behind the API's back; stopping it",
+                        instance.uuid, self.host)
+            changes["vm_state"] = VmState.STOPPED
+        if changes:
+            # Only while no action runs on it: a start under way would be undone.
+            await self.conductor.instance_update(
+                ctx, instance.uuid, changes, expected_host=self.host,
+                expected_task_state=[None] if "vm_state" in changes else None)
 
     # -- RPC handlers ----------------------------------------------------------------------
 

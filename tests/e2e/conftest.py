@@ -51,6 +51,9 @@ class RunningCloud:
     state_dir: Path
     process: subprocess.Popen[str] | None = None
     output: list[str] = dataclasses.field(default_factory=list)
+    # NIMBUS_* settings on top of the defaults below (a QEMU host, say).
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    start_timeout: float = START_TIMEOUT
 
     @property
     def url(self) -> str:
@@ -70,20 +73,21 @@ class RunningCloud:
                "NIMBUS_IDENTITY__BCRYPT_ROUNDS": "4", "NIMBUS_FAKE_HOSTS": str(FAKE_HOSTS),
                # Fake hosts only, unless a test asks for QEMU: real guests boot for seconds.
                "NIMBUS_QEMU_HOST": "off",
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", **self.env}
         self.output = []
         self.process = subprocess.Popen(
             ["make", "--no-print-directory", "up"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, args=(self.process, lines), daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while True:
             try:
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
-                raise AssertionError(f"no ready line within {START_TIMEOUT:.0f} s:\n{self.log}") from None
+                raise AssertionError(f"no ready line within {self.start_timeout:.0f} s:\n{self.log}") \
+                    from None
             if line is None:
                 raise AssertionError(f"make up exited with {self.process.wait()}:\n{self.log}")
             if READY in line:

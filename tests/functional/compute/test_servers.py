@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from nimbus.compute.states import PowerState
 from nimbus.compute.virt.fake import FakeDriver
+from nimbus.core.context import RequestContext
 from tests.dbs import backends
 from tests.functional.compute.helpers import V, boot, show, upload_image, wait_for
 from tests.functional.compute.users import member_token
@@ -256,5 +258,27 @@ async def test_stop_start_and_conflicting_action(cloud: Cloud) -> None:
     again = await cloud.client.post(url, json={"os-stop": None}, headers=admin)
     assert again.status_code == 409 and "conflictingRequest" in again.json()
     assert (await cloud.client.post(url, json={"os-start": None}, headers=admin)).status_code == 202
+    server = await wait_for(cloud, admin, server_id, "ACTIVE")
+    assert server is not None and server["OS-EXT-STS:power_state"] == 1
+
+
+async def test_power_sync_stops_an_active_server_whose_guest_is_off(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await boot(cloud, admin, await upload_image(cloud, admin))
+    server = await wait_for(cloud, admin, server_id, "ACTIVE")
+    assert server is not None and cloud.compute is not None
+    host = server["OS-EXT-SRV-ATTR:host"]
+    agent, _ = cloud.compute.agents[host]
+    # As a QEMU killed from outside shows to the QEMU driver.
+    drivers(cloud)[host].guests[server_id].power_state = PowerState.SHUTDOWN
+
+    await agent.reconcile(RequestContext.admin())
+
+    server = await show(cloud, admin, server_id)
+    assert server is not None
+    assert (server["status"], server["OS-EXT-STS:power_state"]) == ("SHUTOFF", 4)
+    resp = await cloud.client.post(f"{V}/servers/{server_id}/action", json={"os-start": None},
+                                   headers=admin)
+    assert resp.status_code == 202
     server = await wait_for(cloud, admin, server_id, "ACTIVE")
     assert server is not None and server["OS-EXT-STS:power_state"] == 1

@@ -19,6 +19,8 @@ PROBE_TIMEOUT = 10.0
 async def kvm_works(binary: str, kernel: Path | None) -> bool:
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False
+    if kernel is not None and not await asyncio.to_thread(kernel.is_file):
+        kernel = None
     boot = ["-kernel", str(kernel), "-append", "console=ttyS0 earlyprintk=ttyS0"] if kernel else []
     banner = b"Linux version" if kernel else b"SeaBIOS"
     with tempfile.TemporaryDirectory(prefix="nimbus-kvm-probe-") as tmp:
