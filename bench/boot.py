@@ -1,6 +1,7 @@
 """Server boots with the fake driver against a running all-in-one (`make up`), over loopback.
 
-    NIMBUS_FAKE_HOSTS=10 NIMBUS_COMPUTE__FAKE_VCPUS=1024 NIMBUS_COMPUTE__FAKE_MEMORY_MB=2097152 \\
+    NIMBUS_QEMU_HOST=off NIMBUS_FAKE_HOSTS=10 \\
+        NIMBUS_COMPUTE__FAKE_VCPUS=1024 NIMBUS_COMPUTE__FAKE_MEMORY_MB=2097152 \\
         NIMBUS_COMPUTE__QUOTAS__INSTANCES=-1 NIMBUS_COMPUTE__QUOTAS__CORES=-1 \\
         NIMBUS_COMPUTE__QUOTAS__RAM=-1 make up
     .venv/bin/python bench/boot.py                          # 200 boots at concurrency 20

@@ -65,6 +65,20 @@ APT_PACKAGES: list[AptPackage] = [
                lambda: shutil.which("iptables-restore") is not None, optional=True),
     AptPackage("nftables", "anti-spoofing on the bridges", lambda: shutil.which("nft") is not None,
                optional=True),
+    # A QEMU compute host (nimbus/compute/virt/qemu) and the test guest image it offers
+    # (nimbus/guestimage); without them `nimbus up` runs fake hosts only.
+    AptPackage("qemu-system-x86", "real guests on a QEMU compute host",
+               lambda: shutil.which("qemu-system-x86_64") is not None, optional=True),
+    AptPackage("syslinux", "the test guest's boot loader", lambda: shutil.which("syslinux") is not None,
+               optional=True),
+    AptPackage("syslinux-common", "the test guest's MBR code",
+               lambda: Path("/usr/lib/syslinux/mbr/mbr.bin").exists(), optional=True),
+    AptPackage("mtools", "the test guest's FAT partition", lambda: shutil.which("mcopy") is not None,
+               optional=True),
+    AptPackage("dosfstools", "the test guest's FAT partition",
+               lambda: shutil.which("mkfs.fat") is not None, optional=True),
+    AptPackage("fdisk", "the test guest's partition table", lambda: shutil.which("sfdisk") is not None,
+               optional=True),
 ]
 
 
@@ -83,8 +97,9 @@ def fail(text: str) -> None:
 def install_apt_packages() -> None:
     missing = [p for p in APT_PACKAGES if not p.present()]
     if os.geteuid() != 0 and any(p.optional for p in missing):
-        say(f"skipping {' '.join(p.name for p in missing if p.optional)} (not root): "
-            "no network dataplane")
+        skipped = [p for p in missing if p.optional]
+        say(f"skipping {' '.join(p.name for p in skipped)} (not root), so no "
+            f"{'; no '.join(sorted({p.why for p in skipped}))}")
         missing = [p for p in missing if not p.optional]
     if not missing:
         return
