@@ -21,6 +21,7 @@ from nimbus.compute.deps import ComputeDeps
 from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
 from nimbus.core.clients.network import NetworkClient
+from nimbus.core.clients.volume import VolumeClient
 from nimbus.core.config import Settings
 from nimbus.core.periodic import Periodic
 from nimbus.core.policy import Enforcer
@@ -92,6 +93,7 @@ def compute_deps(settings: Settings, database: Database, transport: Transport,
                        policy=Enforcer(compute_policy.DEFAULTS, settings.policy_file),
                        images=ImageClient(http, f"{settings.base_url}/image"),
                        network=NetworkClient(http, f"{settings.base_url}/network"),
+                       volumes=VolumeClient(http, f"{settings.base_url}/volume"),
                        conductor=rpcapi.ConductorAPI(transport),
                        agents=rpcapi.ComputeAgentAPI(transport))
 

@@ -17,6 +17,7 @@ from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.manager import BINARY as COMPUTE_BINARY
 from nimbus.compute.manager import ComputeAgent, ConductorHeartbeat
 from nimbus.compute.ops.networking import Ports
+from nimbus.compute.ops.volumes import Volumes
 from nimbus.compute.scheduler.manager import SchedulerManager
 from nimbus.compute.virt.driver import VirtDriver
 from nimbus.compute.virt.fake import FakeDriver, FakeHostConfig
@@ -25,6 +26,7 @@ from nimbus.core.clients.image import ImageClient
 from nimbus.core.clients.network import NetworkClient
 from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.clients.service_token import ServiceCredentials, ServiceTokenSource
+from nimbus.core.clients.volume import VolumeClient
 from nimbus.core.config import Settings
 from nimbus.core.context import RequestContext
 from nimbus.core.periodic import Periodic
@@ -45,6 +47,7 @@ class RestClients:
     placement: PlacementClient
     images: ImageClient
     network: NetworkClient
+    volumes: VolumeClient
 
 
 def rest_clients(settings: Settings, http: httpx.AsyncClient, service_password: str) -> RestClients:
@@ -53,7 +56,8 @@ def rest_clients(settings: Settings, http: httpx.AsyncClient, service_password: 
     return RestClients(tokens=tokens,
                        placement=PlacementClient(http, f"{settings.base_url}/placement", tokens.token),
                        images=ImageClient(http, f"{settings.base_url}/image"),
-                       network=NetworkClient(http, f"{settings.base_url}/network"))
+                       network=NetworkClient(http, f"{settings.base_url}/network"),
+                       volumes=VolumeClient(http, f"{settings.base_url}/volume"))
 
 
 def fake_host_names(settings: Settings) -> list[str]:
@@ -121,6 +125,7 @@ def agent_runner(settings: Settings, host: str, driver: VirtDriver, transport: T
                        clients.tokens.token)
     agent = ComputeAgent(host, driver, conductor, clients.placement, cache,
                          Ports(clients.network, clients.tokens.token),
+                         Volumes(clients.volumes, clients.tokens.token),
                          dataplane_ns=names.host_namespace(settings.state_dir))
     server = RpcServer(transport, rpcapi.COMPUTE_TOPIC, host, agent, version=rpcapi.API_VERSION)
     admin = RequestContext.admin()

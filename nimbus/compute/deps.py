@@ -15,6 +15,7 @@ from nimbus.core import db
 from nimbus.core.clients.image import ImageClient
 from nimbus.core.clients.network import NetworkClient
 from nimbus.core.clients.placement import PlacementClient
+from nimbus.core.clients.volume import VolumeClient
 from nimbus.core.config import Settings
 from nimbus.core.context import RequestContext
 from nimbus.core.policy import Enforcer
@@ -27,6 +28,7 @@ class ComputeDeps:
     policy: Enforcer
     images: ImageClient
     network: NetworkClient
+    volumes: VolumeClient
     conductor: ConductorAPI
     agents: ComputeAgentAPI
 

@@ -216,3 +216,21 @@ class MigrationNotFound(errors.NotFound):
 class InvalidMigrationState(errors.BadRequest):
     template = ("Migration {migration_id} state of instance {server_id} is {state}. Cannot "
                 "{action} while the migration is in this state.")
+
+
+# -- volumes (os-volume_attachments, boot from volume) ----------------------------------------
+
+class VolumeNotFound(errors.NotFound):
+    template = "Volume {volume_id} could not be found."
+
+
+class VolumeNotAttached(errors.NotFound):
+    template = "volume_id not found: {volume_id}"
+
+
+class InvalidVolume(errors.BadRequest):
+    template = "Invalid volume: {reason}"
+
+
+class VolumeAttachFailed(errors.BadRequest):
+    template = "Volume {volume_id} could not be attached to server {server_id}: {reason}"

@@ -1,7 +1,7 @@
 """The compute agent's RPC endpoint (topic `compute`, one server per host).
 
     agent = ComputeAgent(host, FakeDriver(...), conductor, placement, image_cache,
-                         Ports(network_client, service_token))
+                         Ports(network_client, service_token), Volumes(volume_client, service_token))
     await agent.start()       # reconcile with the hypervisor, report resources
     RpcServer(transport, "compute", host, agent)
 
@@ -18,10 +18,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from nimbus.compute.image_cache import ImageCache
-from nimbus.compute.objects import BuildRequest, InstanceOnHost, RequestedNetwork
-from nimbus.compute.ops import build, networking, power
+from nimbus.compute.objects import BlockDevice, BuildRequest, InstanceOnHost, RequestedNetwork
+from nimbus.compute.ops import build, networking, power, volumes
 from nimbus.compute.ops.moves import MoveHandlers
 from nimbus.compute.ops.networking import Ports
+from nimbus.compute.ops.volumes import Volumes
 from nimbus.compute.resource_tracker import ResourceTracker
 from nimbus.compute.rpcapi import ConductorAPI
 from nimbus.compute.states import PowerState, TaskState, VmState
@@ -52,9 +53,10 @@ class ConductorHeartbeat(HeartbeatSink):
 class ComputeAgent(MoveHandlers):
     def __init__(self, host: str, driver: VirtDriver, conductor: ConductorAPI,
                  placement: PlacementClient, images: ImageCache, ports: Ports,
-                 dataplane_ns: str | None = None) -> None:
+                 volumes: Volumes, dataplane_ns: str | None = None) -> None:
         self.host = host
         self.ports = ports
+        self.volumes = volumes
         # The host namespace VIFs are plugged into, for drivers with needs_dataplane.
         self.dataplane_ns = dataplane_ns
         self.driver = driver
@@ -158,6 +160,25 @@ class ComputeAgent(MoveHandlers):
                                port_id: str) -> None:
         async with self._working_on(instance_uuid):
             await networking.detach_interface(self, ctx, instance_uuid, port_id)
+
+    async def attach_volume(self, ctx: RequestContext, instance_uuid: str,
+                            device: dict[str, Any]) -> dict[str, Any]:
+        async with self._working_on(instance_uuid):
+            return await volumes.attach_volume(self, ctx, instance_uuid,
+                                               BlockDevice.model_validate(device))
+
+    async def detach_volume(self, ctx: RequestContext, instance_uuid: str,
+                            device: dict[str, Any]) -> None:
+        async with self._working_on(instance_uuid):
+            await volumes.detach_volume(self, ctx, instance_uuid,
+                                        BlockDevice.model_validate(device))
+
+    async def swap_volume(self, ctx: RequestContext, instance_uuid: str, old: dict[str, Any],
+                          new: dict[str, Any]) -> dict[str, Any]:
+        async with self._working_on(instance_uuid):
+            return await volumes.swap_volume(self, ctx, instance_uuid,
+                                             BlockDevice.model_validate(old),
+                                             BlockDevice.model_validate(new))
 
     async def console_output(self, ctx: RequestContext, instance_uuid: str,
                              max_bytes: int | None) -> str:

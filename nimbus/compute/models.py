@@ -298,3 +298,28 @@ class MigrationRow(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
+
+
+class BlockDeviceMappingRow(Base):
+    """A volume of a server (Nova's BDM): what the API reserved and the agent connected.
+
+    Rows are removed when the volume is detached or the server deleted; a volume appears once
+    per server.
+    """
+
+    __tablename__ = "compute_block_device_mappings"
+    __table_args__ = (Index("uq_compute_bdm_instance_volume", "instance_uuid", "volume_id",
+                            unique=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    volume_id: Mapped[str] = mapped_column(String(36))
+    # Cinder's attachment (3.27+) that holds the volume for this server.
+    attachment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    device_name: Mapped[str] = mapped_column(String(255))
+    boot_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_type: Mapped[str] = mapped_column(String(32), default="volume")
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    tag: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # os-brick's shape as the volume service answered the host: how the guest reaches it.
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)

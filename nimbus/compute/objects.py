@@ -80,6 +80,17 @@ class SelectionList(_Payload):
     selections: list[Selection]
 
 
+class BlockDevice(_Payload):
+    """A volume of a server as its agent handles it (from its block device mapping)."""
+
+    volume_id: str
+    attachment_id: str
+    project_id: str
+    device_name: str
+    boot_index: int | None = None
+    delete_on_termination: bool = False
+
+
 class BuildRequest(_Payload):
     """What an agent gets to build one instance."""
 
@@ -97,6 +108,8 @@ class BuildRequest(_Payload):
     attempt: int = 1
     availability_zone: str | None = None
     requested_networks: list[RequestedNetwork] = Field(default_factory=list)
+    # Volumes reserved by the API (boot from volume): connected before spawn.
+    block_devices: list[BlockDevice] = Field(default_factory=list)
 
 
 class ComputeNodeReport(_Payload):

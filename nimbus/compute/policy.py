@@ -92,6 +92,12 @@ DEFAULTS: dict[str, str] = {
     "os_compute_api:os-attach-interfaces:show": "rule:admin_or_reader",
     "os_compute_api:os-attach-interfaces:create": "rule:admin_or_member",
     "os_compute_api:os-attach-interfaces:delete": "rule:admin_or_member",
+    "os_compute_api:os-volumes-attachments:index": "rule:admin_or_reader",
+    "os_compute_api:os-volumes-attachments:show": "rule:admin_or_reader",
+    "os_compute_api:os-volumes-attachments:create": "rule:admin_or_member",
+    "os_compute_api:os-volumes-attachments:delete": "rule:admin_or_member",
+    # Swapping moves a server's data to another volume: Cinder's migration asks it.
+    "os_compute_api:os-volumes-attachments:swap": ADMIN,
     # operators: services, hypervisors, aggregates, zones in detail
     "os_compute_api:os-services:list": ADMIN,
     "os_compute_api:os-services:update": ADMIN,

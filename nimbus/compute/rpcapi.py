@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from nimbus.compute.objects import (
+    BlockDevice,
     BuildRequest,
     ComputeNodeReport,
     InstanceOnHost,
@@ -83,6 +84,11 @@ class ConductorAPI:
                                                              instance_uuid=instance_uuid)
         return found
 
+    async def block_devices(self, ctx: RequestContext, instance_uuid: str) -> list[BlockDevice]:
+        """The instance's volumes as its block device mappings hold them."""
+        found = await self.client.call(ctx, "block_devices", instance_uuid=instance_uuid)
+        return [BlockDevice.model_validate(item) for item in found]
+
     async def compute_node_update(self, ctx: RequestContext, report: ComputeNodeReport) -> None:
         await self.client.call(ctx, "compute_node_update", report=report.model_dump(mode="json"))
 
@@ -146,6 +152,29 @@ class ComputeAgentAPI:
                                port_id: str) -> None:
         await self._on(host).call(ctx, "detach_interface", instance_uuid=instance_uuid,
                                   port_id=port_id)
+
+    async def attach_volume(self, ctx: RequestContext, host: str, instance_uuid: str,
+                            device: BlockDevice) -> dict[str, Any]:
+        """Connect the reserved volume and hot-plug it; the connection_info it got."""
+        info: dict[str, Any] = await self._on(host).call(
+            ctx, "attach_volume", instance_uuid=instance_uuid,
+            device=device.model_dump(mode="json"))
+        return info
+
+    async def detach_volume(self, ctx: RequestContext, host: str, instance_uuid: str,
+                            device: BlockDevice) -> None:
+        """Unplug the volume and delete its attachment."""
+        await self._on(host).call(ctx, "detach_volume", instance_uuid=instance_uuid,
+                                  device=device.model_dump(mode="json"))
+
+    async def swap_volume(self, ctx: RequestContext, host: str, instance_uuid: str,
+                          old: BlockDevice, new: BlockDevice) -> dict[str, Any]:
+        """Move the guest from the old volume to the new, reserved one; the new one's
+        connection_info."""
+        info: dict[str, Any] = await self._on(host).call(
+            ctx, "swap_volume", instance_uuid=instance_uuid, old=old.model_dump(mode="json"),
+            new=new.model_dump(mode="json"))
+        return info
 
     async def console_output(self, ctx: RequestContext, host: str, instance_uuid: str,
                              max_bytes: int | None) -> str:

@@ -528,3 +528,30 @@ class RemoveHostRequest(_Strict):
 
 class SetMetadataRequest(_Strict):
     set_metadata: AggregateMetadata
+
+
+# -- volume attachments -----------------------------------------------------------------------
+
+# Nova's parameter_types: a device name like /dev/vdb, /dev/xvdc or /dev/sdb.
+_DEVICE = r"(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$"
+_UUID_PATTERN = (r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                 r"[0-9a-fA-F]{12}$")
+
+
+class VolumeAttachmentBody(_Strict):
+    volumeId: str = Field(pattern=_UUID_PATTERN)
+    device: str | None = Field(default=None, pattern=_DEVICE)
+    tag: str | None = Field(default=None, min_length=1, max_length=60)
+    delete_on_termination: bool | None = None
+
+
+class VolumeAttachRequest(_Strict):
+    volumeAttachment: VolumeAttachmentBody
+
+
+class VolumeSwapBody(_Strict):
+    volumeId: str = Field(pattern=_UUID_PATTERN)
+
+
+class VolumeSwapRequest(_Strict):
+    volumeAttachment: VolumeSwapBody

@@ -164,7 +164,7 @@ def server_detail(request: Request, server: Server, version: Version, *, is_admi
         "OS-DCF:diskConfig": disk_config.api_value(row.system_metadata),
     }
     if view != "update" or version >= (2, 75):
-        body.update(_extended(server))
+        body.update(_extended(server, version))
         if is_admin:
             body.update(_extended_admin(server, version))
         if version >= (2, 16) and host_status is not None:
@@ -189,7 +189,7 @@ def server_detail(request: Request, server: Server, version: Version, *, is_admi
     return body
 
 
-def _extended(server: Server) -> dict[str, Any]:
+def _extended(server: Server, version: Version) -> dict[str, Any]:
     """The v2.0 extensions' attributes (availability zone, usage, states, volumes)."""
     row = server.row
     return {
@@ -199,7 +199,9 @@ def _extended(server: Server) -> dict[str, Any]:
         "OS-SRV-USG:terminated_at": _microseconds(row.terminated_at),
         "OS-EXT-STS:task_state": row.task_state, "OS-EXT-STS:vm_state": row.vm_state,
         "OS-EXT-STS:power_state": row.power_state,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": [
+            {"id": v, "delete_on_termination": d} if version >= (2, 3) else {"id": v}
+            for v, d in server.volumes],
     }
 
 

@@ -22,6 +22,7 @@ from nimbus.compute.api import (
     servers,
     services,
     versions,
+    volume_attachments,
 )
 from nimbus.compute.api.versioning import MicroversionHeaders
 from nimbus.compute.deps import ComputeDeps
@@ -43,6 +44,6 @@ def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
     app.add_middleware(MicroversionHeaders)
     for module in (versions, flavors, keypairs, servers, server_actions, server_metadata,
                    server_tags, ips, server_groups, services, hypervisors, availability_zones,
-                   limits, quota_sets, aggregates, interfaces, migrations):
+                   limits, quota_sets, aggregates, interfaces, migrations, volume_attachments):
         app.include_router(module.router)
     return app

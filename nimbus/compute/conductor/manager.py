@@ -21,7 +21,7 @@ from nimbus.compute.conductor.moves import ConductorMoves
 from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow
 from nimbus.compute.objects import BuildRequest, ComputeNodeReport, FlavorSpec, RequestSpec
 from nimbus.compute.rpcapi import ComputeAgentAPI, SchedulerAPI
-from nimbus.compute.service import instances
+from nimbus.compute.service import block_devices, instances
 from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.core import db
 from nimbus.core.clients.placement import PlacementClient
@@ -135,7 +135,9 @@ class ConductorManager(ConductorMoves):
                                 image_id=row.image_ref, key_data=row.key_data,
                                 user_data=row.user_data, metadata=metadata, node=node,
                                 attempt=attempt, availability_zone=row.availability_zone,
-                                requested_networks=request.requested_networks)
+                                requested_networks=request.requested_networks,
+                                block_devices=await block_devices.payloads(session, uuid,
+                                                                           row.project_id))
 
     async def build_failed(self, ctx: RequestContext, instance_uuid: str, host: str, reason: str,
                            retryable: bool) -> None:
@@ -254,6 +256,15 @@ class ConductorManager(ConductorMoves):
         async with self.factory() as session:
             row = await session.get(InstanceRow, instance_uuid)
             return list(row.network_info or []) if row is not None else []
+
+    async def block_devices(self, ctx: RequestContext,
+                            instance_uuid: str) -> list[dict[str, Any]]:
+        async with self.factory() as session:
+            row = await session.get(InstanceRow, instance_uuid)
+            if row is None:
+                return []
+            found = await block_devices.payloads(session, instance_uuid, row.project_id)
+            return [d.model_dump(mode="json") for d in found]
 
     async def instances_on_host(self, ctx: RequestContext, host: str) -> list[dict[str, Any]]:
         async with self.factory() as session:

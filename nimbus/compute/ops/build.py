@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nimbus.compute.objects import BuildRequest
-from nimbus.compute.ops import networking
+from nimbus.compute.ops import networking, volumes
 from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import TaskState, VmState
-from nimbus.compute.virt.driver import GuestSpec
+from nimbus.compute.virt.driver import GuestSpec, VolumeConnection
 from nimbus.core.context import RequestContext
 
 if TYPE_CHECKING:
@@ -33,8 +33,12 @@ class InstanceGone(Exception):
 
 
 async def _advance(agent: ComputeAgent, ctx: RequestContext, uuid: str, task: TaskState,
-                   expected: TaskState, *, start_event: str | None = None) -> None:
-    if not await agent.conductor.instance_update(ctx, uuid, {"task_state": task},
+                   expected: TaskState, *, start_event: str | None = None,
+                   network_info: NetworkInfo | None = None) -> None:
+    updates: dict[str, Any] = {"task_state": task}
+    if network_info is not None:
+        updates["network_info"] = network_info
+    if not await agent.conductor.instance_update(ctx, uuid, updates,
                                                  expected_task_state=[expected],
                                                  start_event=start_event, host=agent.host,
                                                  expected_host=agent.host):
@@ -51,13 +55,14 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
                        start_event=EVENT)
         ports = await agent.ports.allocate(uuid, req.project_id, agent.host,
                                           req.availability_zone, req.requested_networks)
-        # TODO(issue 7): volume attachments under block_device_mapping; until then a build
-        # goes from networking straight to spawning.
-        if not await agent.conductor.instance_update(
-                ctx, uuid, {"task_state": TaskState.SPAWNING, "network_info": ports},
-                expected_task_state=[TaskState.NETWORKING], host=agent.host,
-                expected_host=agent.host):
-            raise InstanceGone(uuid)
+        step = TaskState.NETWORKING
+        connections: tuple[VolumeConnection, ...] = ()
+        if req.block_devices:  # the volumes the API reserved (boot from volume)
+            await _advance(agent, ctx, uuid, TaskState.BLOCK_DEVICE_MAPPING, step,
+                           network_info=ports)
+            step = TaskState.BLOCK_DEVICE_MAPPING
+            connections = await volumes.connect_all(agent, req.block_devices)
+        await _advance(agent, ctx, uuid, TaskState.SPAWNING, step, network_info=ports)
         image_path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
         info = await agent.driver.spawn(GuestSpec(
             uuid=uuid, name=req.hostname, vcpus=req.flavor.vcpus, memory_mb=req.flavor.memory_mb,
@@ -65,7 +70,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
             image_format=(image.disk_format or "raw") if image else "raw",
             user_data=req.user_data.encode() if req.user_data else None,
             metadata=tuple(sorted(req.metadata.items())),
-            vifs=await networking.plug_vifs(agent, networking.vifs(ports))))
+            vifs=await networking.plug_vifs(agent, networking.vifs(ports)), volumes=connections))
         spawned = True
         done = await agent.conductor.instance_update(ctx, uuid, {
             "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,
@@ -113,6 +118,7 @@ async def terminate(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> None
     info = await agent.conductor.network_info(ctx, uuid)
     await networking.unplug_vifs(agent, info)
     await agent.ports.release(info)
+    await agent.volumes.release(await agent.conductor.block_devices(ctx, uuid), deleting=True)
     agent.tracker.release(uuid)
     await agent.conductor.event_finish(ctx, uuid, "compute_terminate_instance", agent.host)
     await agent.conductor.instance_destroyed(ctx, uuid, agent.host)

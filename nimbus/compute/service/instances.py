@@ -16,6 +16,7 @@ from nimbus.compute.models import (
     InstanceRow,
     ServerGroupMemberRow,
 )
+from nimbus.compute.service import block_devices
 from nimbus.compute.states import PowerState, VmState
 from nimbus.core import db
 from nimbus.core.context import RequestContext
@@ -133,6 +134,7 @@ async def mark_deleted(session: AsyncSession, row: InstanceRow) -> None:
     row.deleted_at = row.terminated_at = row.updated_at = now
     await session.execute(delete(ServerGroupMemberRow).where(
         ServerGroupMemberRow.instance_uuid == row.uuid))
+    await block_devices.forget(session, row.uuid)
 
 
 async def add_fault(session: AsyncSession, instance_uuid: str, message: str, *,

@@ -33,7 +33,15 @@ from nimbus.compute.models import (
 )
 from nimbus.compute.objects import FlavorSpec, RequestSpec
 from nimbus.compute.schemas import SchedulerHints, ServerCreateRequest
-from nimbus.compute.service import disk_config, flavors, instances, networks, quotas
+from nimbus.compute.service import (
+    block_devices,
+    boot_volumes,
+    disk_config,
+    flavors,
+    instances,
+    networks,
+    quotas,
+)
 from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.core import db
 from nimbus.core import errors as core_errors
@@ -60,6 +68,8 @@ class Server:
     group_uuids: list[str]
     # Floating addresses by port, when asked of the network service (ips.with_floating).
     floating: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # (volume id, delete_on_termination) of each attached volume, boot volume first.
+    volumes: list[tuple[str, bool]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,9 +199,11 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
                               {"project_id": ctx.project_id})
     project_id, user_id = ctx.project_id or "", ctx.user_id or ""
 
+    wanted = boot_volumes.parse(server.block_device_mapping_v2, server.imageRef, max_count)
     async with deps.read() as session:
         flavor = await resolve_flavor(session, ctx, str(server.flavorRef))
-    image = await _image(deps, ctx, server.imageRef, flavor)
+    image = await boot_volumes.check(deps, ctx, wanted) or await _image(
+        deps, ctx, wanted.image_ref or server.imageRef, flavor)
     requested_networks = await networks.resolve(deps, ctx, server.networks, version, max_count)
     auto_disk = disk_config.choose(server.disk_config, image.id,
                                    image.properties.get("auto_disk_config"))
@@ -282,6 +294,12 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
             await _remove(deps, [r.uuid for r in rows])
             raise quotas.exceeded(limit, used, resource, flavor.vcpus, flavor.memory_mb, count)
 
+    if wanted.volumes:  # parse() allows volumes for a single server only
+        try:
+            await boot_volumes.reserve(deps, ctx, project_id, rows[0].uuid, wanted)
+        except BaseException:
+            await _remove(deps, [r.uuid for r in rows])
+            raise
     await deps.conductor.schedule_and_build_instances(ctx, spec)
     servers = [Server(r, dict(server.metadata), list(dict.fromkeys(server.tags or [])), None,
                       [group.uuid] if group else []) for r in rows]
@@ -312,7 +330,9 @@ async def assemble(session: AsyncSession, rows: list[InstanceRow]) -> list[Serve
                     ServerGroupRow, ServerGroupRow.id == ServerGroupMemberRow.group_id).where(
                     ServerGroupMemberRow.instance_uuid.in_(uuids)))).all():
             groups[member_uuid].append(group_uuid)
-    return [Server(r, metadata[r.uuid], tags[r.uuid], faults.get(r.uuid), groups[r.uuid])
+    mappings = await block_devices.of_instances(session, uuids)
+    return [Server(r, metadata[r.uuid], tags[r.uuid], faults.get(r.uuid), groups[r.uuid],
+                   volumes=[(m.volume_id, m.delete_on_termination) for m in mappings[r.uuid]])
             for r in rows]
 
 
@@ -373,12 +393,17 @@ async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, 
             return  # already on its way; the agent's reconciliation retries a lost message
         await instances.start_action(session, ctx, row.uuid, "delete")
         if host is None:
+            local = await block_devices.of_instance(session, row.uuid)
             await instances.mark_deleted(session, row)
-            return
-        changed = await instances.compare_and_swap(session, row.uuid,
-                                                   {"task_state": TaskState.DELETING})
-        if not changed:
-            raise errors.ServerNotFound(server_id=server_id)
+        else:
+            changed = await instances.compare_and_swap(session, row.uuid,
+                                                       {"task_state": TaskState.DELETING})
+            if not changed:
+                raise errors.ServerNotFound(server_id=server_id)
+    if host is None:  # no agent to let the volumes go: done here, as the caller
+        await block_devices.release(deps.volumes, ctx.auth_token or "", row.project_id, local,
+                                    deleting=True)
+        return
     await deps.agents.terminate_instance(ctx, host, server_id)
 
 

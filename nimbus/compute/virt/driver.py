@@ -36,6 +36,21 @@ class VifSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class VolumeConnection:
+    """A volume as the guest reaches it. The file backend is on this machine, so it is a local
+    file the hypervisor opens (`path` in `format`, qemu's name: qcow2 or raw). The volume
+    service owns the file: a driver never deletes it, not even in destroy()."""
+
+    volume_id: str
+    path: Path
+    format: str
+    device_name: str
+    read_only: bool = False
+    # 0 for the disk the guest boots from (boot from volume), None for a data disk.
+    boot_index: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class GuestSpec:
     uuid: str
     name: str
@@ -47,6 +62,8 @@ class GuestSpec:
     user_data: bytes | None = None
     metadata: tuple[tuple[str, str], ...] = ()
     vifs: tuple[VifSpec, ...] = ()
+    # Volumes present at boot; the one with boot_index 0 is the root disk (no image_path then).
+    volumes: tuple[VolumeConnection, ...] = ()
     power_on: bool = True
 
 
@@ -197,3 +214,23 @@ class SupportsLiveMigration(abc.ABC):
     @abc.abstractmethod
     async def live_migration_abort(self, uuid: str) -> None:
         """Source: stop a running migration; live_migrate then raises MigrationAborted."""
+
+
+class SupportsVolumes(abc.ABC):
+    """Volumes attached to and detached from a guest that exists (hot-plug when it runs)."""
+
+    @abc.abstractmethod
+    async def attach_volume(self, uuid: str, volume: VolumeConnection) -> None:
+        """The guest sees the volume as `volume.device_name`. Raises GuestNotFound; on
+        failure the guest is as before. Idempotent for a volume already attached."""
+
+    @abc.abstractmethod
+    async def detach_volume(self, uuid: str, volume_id: str) -> None:
+        """The guest no longer sees the volume. Idempotent: an unknown guest or volume is
+        fine, so that a delete can always finish."""
+
+    @abc.abstractmethod
+    async def swap_volume(self, uuid: str, old_volume_id: str, new: VolumeConnection) -> None:
+        """Copy what the guest has on the old volume to `new` and go on with `new` under the
+        same device name, the guest running throughout (QEMU's drive mirror). Raises
+        GuestNotFound; on failure the guest still uses the old volume."""

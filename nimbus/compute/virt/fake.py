@@ -26,7 +26,9 @@ from nimbus.compute.virt.driver import (
     SupportsLiveMigration,
     SupportsPause,
     SupportsSuspend,
+    SupportsVolumes,
     VirtDriver,
+    VolumeConnection,
 )
 
 # Fake hypervisors of this process by host name: a live migration's URI names the one the
@@ -69,6 +71,7 @@ class FakeGuest:
     spec: GuestSpec
     power_state: PowerState
     console: list[str] = dataclasses.field(default_factory=list)
+    volumes: dict[str, VolumeConnection] = dataclasses.field(default_factory=dict)
 
     def info(self) -> GuestInfo:
         return GuestInfo(self.spec.uuid, self.power_state)
@@ -83,7 +86,7 @@ class _Outgoing:
 
 
 class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsColdMigration,
-                 SupportsLiveMigration):
+                 SupportsLiveMigration, SupportsVolumes):
     def __init__(self, config: FakeHostConfig) -> None:
         self.config = config
         self.guests: dict[str, FakeGuest] = {}
@@ -123,7 +126,8 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsColdMigrati
     async def spawn(self, guest: GuestSpec) -> GuestInfo:
         await self._enter("spawn", self.config.spawn_delay)
         state = PowerState.RUNNING if guest.power_on else PowerState.SHUTDOWN
-        fake = FakeGuest(guest, state, _boot_log(guest) if guest.power_on else [])
+        fake = FakeGuest(guest, state, _boot_log(guest) if guest.power_on else [],
+                         {v.volume_id: v for v in guest.volumes})
         self.guests[guest.uuid] = fake
         return fake.info()
 
@@ -163,6 +167,22 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsColdMigrati
 
     async def resume(self, uuid: str) -> GuestInfo:
         return await self._set("resume", uuid, PowerState.RUNNING)
+
+    async def attach_volume(self, uuid: str, volume: VolumeConnection) -> None:
+        await self._enter("attach_volume", self.config.action_delay)
+        self._guest(uuid).volumes[volume.volume_id] = volume
+
+    async def detach_volume(self, uuid: str, volume_id: str) -> None:
+        await self._enter("detach_volume", self.config.action_delay)
+        guest = self.guests.get(uuid)
+        if guest is not None:
+            guest.volumes.pop(volume_id, None)
+
+    async def swap_volume(self, uuid: str, old_volume_id: str, new: VolumeConnection) -> None:
+        await self._enter("swap_volume", self.config.action_delay)
+        guest = self._guest(uuid)
+        guest.volumes.pop(old_volume_id, None)
+        guest.volumes[new.volume_id] = new
 
     async def console_output(self, uuid: str, *, max_bytes: int | None = None) -> str:
         text = "".join(self._guest(uuid).console)

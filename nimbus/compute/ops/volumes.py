@@ -1,0 +1,125 @@
+"""A server's volumes, as its agent connects them: Cinder's attachments API from the host side.
+
+    volumes = Volumes(volume_client, service_token)
+    info, connection = await volumes.connect(host, device)   # attachment updated: connection_info
+    await driver.attach_volume(uuid, connection)
+    await volumes.complete(device)                           # the volume is in-use
+    await volumes.release(devices)                           # attachments gone, some volumes too
+
+The API reserved each volume (an attachment without a connector) and wrote the server's block
+device mapping; the agent gives the host's connector, hands the driver the volume's local file,
+and completes. The agent works as the service user, which may act on any project's volumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nimbus.compute import errors
+from nimbus.compute.objects import BlockDevice
+from nimbus.compute.virt.driver import SupportsVolumes, VirtDriver, VolumeConnection
+from nimbus.core.clients.volume import VolumeClient
+from nimbus.core.context import RequestContext
+
+if TYPE_CHECKING:
+    from nimbus.compute.manager import ComputeAgent
+
+LOG = logging.getLogger(__name__)
+
+
+class Volumes:
+    def __init__(self, client: VolumeClient, token: Callable[[], Awaitable[str]]) -> None:
+        self.client = client
+        self.token = token
+
+    async def connect(self, host: str,
+                      device: BlockDevice) -> tuple[dict[str, Any], VolumeConnection]:
+        """The attachment connected for this host: its connection_info, and the volume as the
+        driver takes it."""
+        connector = {"host": host, "platform": platform.machine(), "os_type": "linux",
+                     "multipath": False, "mountpoint": device.device_name}
+        attachment = await self.client.update_attachment(
+            await self.token(), device.project_id, device.attachment_id, connector)
+        info: dict[str, Any] = attachment.get("connection_info") or {}
+        data = info.get("data") or {}
+        if info.get("driver_volume_type") != "file" or "device_path" not in data:
+            raise errors.InvalidVolume(reason=f"volume {device.volume_id} is not reachable "
+                                              "from this host as a local file")
+        return info, VolumeConnection(volume_id=device.volume_id, path=Path(data["device_path"]),
+                                      format=str(data.get("format") or "raw"),
+                                      device_name=device.device_name,
+                                      read_only=data.get("access_mode") == "ro",
+                                      boot_index=device.boot_index)
+
+    async def complete(self, device: BlockDevice) -> None:
+        await self.client.complete_attachment(await self.token(), device.project_id,
+                                              device.attachment_id)
+
+    async def release(self, devices: list[BlockDevice], *, deleting: bool) -> None:
+        """Delete the attachments, and with `deleting` (the server goes) the volumes marked
+        delete_on_termination; best effort per volume, so one failure does not keep the rest."""
+        token = await self.token()
+        for device in devices:
+            try:
+                await self.client.delete_attachment(token, device.project_id,
+                                                    device.attachment_id)
+                if deleting and device.delete_on_termination:
+                    await self.client.delete_volume(token, device.project_id, device.volume_id)
+            except Exception as exc:  # reported, and the next volume is still released
+                LOG.warning("could not release volume %s: %s", device.volume_id, exc)
+
+
+def _hot_plug(driver: VirtDriver) -> SupportsVolumes:
+    if not isinstance(driver, SupportsVolumes):
+        raise errors.FeatureNotSupported()
+    return driver
+
+
+async def attach_volume(agent: ComputeAgent, ctx: RequestContext, uuid: str,
+                        device: BlockDevice) -> dict[str, Any]:
+    """Connect, hot-plug and complete; on failure the guest is as before and the caller (the
+    API) deletes the attachment. The connection_info the volume service gave."""
+    driver = _hot_plug(agent.driver)
+    info, connection = await agent.volumes.connect(agent.host, device)
+    await driver.attach_volume(uuid, connection)
+    try:
+        await agent.volumes.complete(device)
+    except Exception:
+        await driver.detach_volume(uuid, device.volume_id)
+        raise
+    return info
+
+
+async def detach_volume(agent: ComputeAgent, ctx: RequestContext, uuid: str,
+                        device: BlockDevice) -> None:
+    """Unplug, then delete the attachment: the volume is available again."""
+    await _hot_plug(agent.driver).detach_volume(uuid, device.volume_id)
+    await agent.volumes.release([device], deleting=False)
+
+
+async def connect_all(agent: ComputeAgent, devices: list[BlockDevice]) -> tuple[
+        VolumeConnection, ...]:
+    """At build: every volume the server boots with, connected and completed."""
+    connections = []
+    for device in devices:
+        _, connection = await agent.volumes.connect(agent.host, device)
+        await agent.volumes.complete(device)
+        connections.append(connection)
+    return tuple(connections)
+
+
+async def swap_volume(agent: ComputeAgent, ctx: RequestContext, uuid: str, old: BlockDevice,
+                      new: BlockDevice) -> dict[str, Any]:
+    """Connect the new volume, have the driver move the guest onto it, complete it and let the
+    old one go; on failure the guest keeps the old volume and the caller unreserves the new.
+    The new volume's connection_info."""
+    driver = _hot_plug(agent.driver)
+    info, connection = await agent.volumes.connect(agent.host, new)
+    await driver.swap_volume(uuid, old.volume_id, connection)
+    await agent.volumes.complete(new)
+    await agent.volumes.release([old], deleting=False)
+    return info
