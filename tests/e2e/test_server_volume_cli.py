@@ -46,7 +46,7 @@ def test_volumes_on_servers_through_the_cli(nimbus: RunningCloud, admin_cli: Cli
     booted = admin_cli.json("server", "create", "--flavor", "m1.tiny", "--volume", boot,
                             "--nic", "none", "--wait", bfv)
     assert booted["status"] == "ACTIVE"
-    assert not admin_cli.json("server", "show", bfv)["image"]
+    assert admin_cli.json("server", "show", bfv)["image"] == "N/A (booted from volume)"
     assert wait_status(admin_cli, ["volume"], boot, "in-use", "error")["status"] == "in-use"
 
     admin_cli.run("server", "delete", "--wait", vm, bfv)

@@ -60,6 +60,10 @@ def _boot_index(value: int | str | None) -> int | None:
     return index if index >= 0 else None
 
 
+def _image_id(ref: str) -> str:
+    return ref.rstrip("/").rsplit("/", 1)[-1]
+
+
 def parse(mappings: list[BlockDeviceMapping] | None, image_ref: str | None,
           max_count: int) -> Wanted:
     """The request's mappings checked for what is supported; 400 for the rest."""
@@ -82,8 +86,9 @@ def parse(mappings: list[BlockDeviceMapping] | None, image_ref: str | None,
             raise core_errors.BadRequest(
                 f"{_INVALID}source_type {source or None!r} with destination_type {dest!r} is "
                 "not supported: boot from an image or from an existing volume.")
-    boots = [*(v.volume_id for v in volumes if v.boot_index == 0), *filter(None, [image_root,
-                                                                                 image_ref])]
+    # The CLI names its image twice, as imageRef and as the root mapping: one boot source.
+    boots = [*(v.volume_id for v in volumes if v.boot_index == 0),
+             *{_image_id(r) for r in (image_root, image_ref) if r}]
     if len(boots) != 1:
         raise core_errors.BadRequest(f"{_INVALID}Boot sequence for the instance and "
                                      "image/block device mapping combination is not valid.")

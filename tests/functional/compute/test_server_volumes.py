@@ -288,3 +288,31 @@ async def test_boot_from_volume_bad_input_reserves_nothing(cloud: Cloud) -> None
     assert await _attachments(cloud, admin, volume["id"]) == []
     listed = await cloud.client.get(f"{V}/servers", headers=admin)
     assert len(listed.json()["servers"]) == 1
+
+
+async def test_boot_from_image_with_its_root_mapping_and_a_data_volume(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    volume = await vol.available_volume(cloud, admin)
+    mappings = [{"uuid": image, "boot_index": 0, "source_type": "image",
+                 "destination_type": "local", "delete_on_termination": True},
+                {"uuid": volume["id"], "boot_index": -1, "source_type": "volume",
+                 "destination_type": "volume", "delete_on_termination": True}]
+    body = {"server": {"name": "vm", "flavorRef": "1", "networks": "none", "imageRef": image,
+                       "block_device_mapping_v2": mappings}}
+    other = await upload_image(cloud, admin)
+    twice = {"server": {**body["server"], "imageRef": other}}
+    assert (await cloud.client.post(f"{V}/servers", headers=admin,
+                                    json=twice)).status_code == 400
+
+    created = await cloud.client.post(f"{V}/servers", headers=admin, json=body)
+    assert created.status_code == 202, created.text
+    server = await wait_for(cloud, admin, created.json()["server"]["id"], "ACTIVE", "ERROR")
+
+    assert server is not None and server["status"] == "ACTIVE", server
+    assert server["image"]["id"] == image
+    plugged = guest_volumes(cloud, server["id"])[volume["id"]]
+    assert plugged.device_name == "/dev/vdb" and plugged.boot_index is None
+    assert (await cloud.client.delete(f"{V}/servers/{server['id']}",
+                                      headers=admin)).status_code == 204
+    assert await vol.wait_for(cloud, admin, volume["id"], "DELETED") is None
