@@ -27,6 +27,7 @@ from nimbus.image.store.base import (
 LOG = logging.getLogger(__name__)
 
 READ_CHUNK = 4 << 20
+WRITE_CHUNK = 1 << 20
 _PART_SUFFIX = ".part"
 
 
@@ -163,19 +164,22 @@ class FilesystemStore(Store, SupportsAdopt, SupportsLocalPath):
 def _append(fd: int, chunk: bytes, offset: int) -> None:
     """Write all of `chunk` at the end of the file, which is `offset` bytes long."""
     view = memoryview(chunk)
-    end = offset + len(view)
     try:
         while view:
-            written = os.write(fd, view)
+            # Writes of 1 MiB: on this machine (ext4) 4 MiB writes, each then DONTNEED, took
+            # 0.2 to 1.0 s of system time per 256 MB in most runs, 1 MiB writes 0.1 s in most.
+            written = os.write(fd, view[:WRITE_CHUNK])
+            # Starts writeback of these (dirty, so kept cached) pages now, without waiting for
+            # it, so that the closing fsync waits only for the last ones rather than for the
+            # whole image.
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(fd, offset, written, os.POSIX_FADV_DONTNEED)
+            offset += written
             view = view[written:]
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreFull("Image storage media is full.") from exc
         raise
-    # Starts writeback of these (dirty, so kept cached) pages now, without waiting for it, so
-    # that the closing fsync waits only for the last ones rather than for the whole image.
-    if end > offset and hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, offset, end - offset, os.POSIX_FADV_DONTNEED)
 
 
 def _remove_partial_files(root: Path, live: Container[str], min_age: float) -> int:
