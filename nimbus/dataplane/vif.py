@@ -67,9 +67,12 @@ async def plug_namespace_port(host_ns: str, netns: str, network_id: str, port_id
     lengths). Idempotent; `netns` must exist. True if the veth was made now."""
     bridge = await ensure_bridge(host_ns, network_id, mtu)
     outer = names.tap(port_id)
-    created = inner not in await ip.links(netns)
+    # Either half alone is a leftover (an earlier attempt, or a host namespace that went and
+    # whose pair the kernel has not reaped yet): make the pair again.
+    created = inner not in await ip.links(netns) or outer not in await ip.links(host_ns)
     if created:
-        await ip.delete_link(host_ns, outer)  # half of a pair from an earlier attempt
+        await ip.delete_link(host_ns, outer)
+        await ip.delete_link(netns, inner)
         await ip.run("link", "add", outer, "mtu", str(mtu), "type", "veth", "peer", "name",
                      inner, "netns", netns, netns=host_ns)
     await ip.run("link", "set", outer, "mtu", str(mtu), "master", bridge, "up", netns=host_ns)

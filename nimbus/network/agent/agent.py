@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class NetworkAgent:
         self._filters: list[PortFilter] | None = None
         self._dhcp: dict[str, DhcpNetwork] = {}
         self._routers: dict[str, RouterSpec] = {}
-        self._host_identity: int | None = None
+        self._mark = f"nimbus-agent-{uuid.uuid4().hex}"
         self._lock = asyncio.Lock()
 
     async def snapshot(self) -> Snapshot:
@@ -67,10 +68,12 @@ class NetworkAgent:
         async with self._lock:
             snap = await self._ensure_dhcp_ports(await self.snapshot())
             await vif.ensure_host_namespace(self.host_ns)
-            identity = (ip.NETNS_DIR / self.host_ns).stat().st_ino
-            if identity != self._host_identity:  # new, or made again: nothing of ours is in it
+            # lo's alias marks a namespace this agent has filled; a new one (made again after
+            # a removal: its inode number may well be the old one's) gets everything anew.
+            lo = (await ip.links(self.host_ns)).get("lo", {})
+            fresh = lo.get("ifalias") != self._mark
+            if fresh:
                 self._filters, self._dhcp, self._routers = None, {}, {}
-                self._host_identity = identity
             filters = desired.port_filters(snap)
             if filters != self._filters:
                 await firewall.apply(self.host_ns, filters)
@@ -87,6 +90,8 @@ class NetworkAgent:
                 self._dhcp.pop(network_id, None)
             await self._sync_routers(desired.routers(snap))
             await self._remove_bridges({names.bridge(n["id"]) for n in snap.networks})
+            if fresh:
+                await ip.run("link", "set", "lo", "alias", self._mark, netns=self.host_ns)
 
     async def _sync_routers(self, wanted: dict[str, RouterSpec]) -> None:
         for router_id, spec in wanted.items():
