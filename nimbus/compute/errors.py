@@ -1,7 +1,8 @@
 """Compute's errors, rendered as Nova's `{"<key>": {"code", "message"}}` (core.http.nova_error_body).
 
     BadRequest  -> InvalidInput, InvalidKeypair, InvalidTag, TagLimitExceeded,
-                   ServiceNotUpdatable, QuotaBelowUsage, InvalidAggregateAction
+                   ServiceNotUpdatable, QuotaBelowUsage, InvalidAggregateAction,
+                   ActionNotSupported
     NotFound    -> FlavorNotFound, FlavorExtraSpecNotFound, FlavorAccessNotFound, KeypairNotFound
     NotFound    -> ServerNotFound, ServerGroupNotFound, ServiceNotFound, HostBinaryNotFound,
                    HypervisorNotFound, NoHypervisorMatch, MetadataItemNotFound,
@@ -9,7 +10,8 @@
                    AggregateNotFound, ComputeHostNotFound, AggregateHostNotFound
     Conflict    -> FlavorExists, FlavorAccessExists, FlavorIsPublic, KeypairExists,
                    InstanceInvalidState, InstanceLocked, ServiceHostsInstances,
-                   AggregateNameExists, AggregateHostExists, AggregateHostConflict
+                   AggregateNameExists, AggregateHostExists, AggregateHostConflict,
+                   InstanceNotReady
     Forbidden   -> QuotaExceeded, MetadataLimitExceeded, KeypairLimitExceeded,
                    ServerGroupLimitExceeded, GroupMemberLimitExceeded
     NotImplementedYet -> FeatureNotSupported (501)
@@ -71,6 +73,14 @@ class InstanceInvalidState(errors.Conflict):
 
 class InstanceLocked(errors.Conflict):
     template = "Instance {server_id} is locked"
+
+
+class InstanceNotReady(errors.Conflict):
+    template = "Instance {server_id} is not ready"
+
+
+class ActionNotSupported(errors.BadRequest):
+    template = "The hypervisor of instance {server_id} cannot {action}."
 
 
 class QuotaExceeded(errors.Forbidden):

@@ -19,7 +19,7 @@ from typing import Any
 
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import BlockDevice, BuildRequest, InstanceOnHost, RequestedNetwork
-from nimbus.compute.ops import build, networking, power, volumes
+from nimbus.compute.ops import build, networking, power, rebuild, rescue, shelve, snapshot, volumes
 from nimbus.compute.ops.moves import MoveHandlers
 from nimbus.compute.ops.networking import Ports
 from nimbus.compute.ops.volumes import Volumes
@@ -184,3 +184,48 @@ class ComputeAgent(MoveHandlers):
                              max_bytes: int | None) -> str:
         return await self.driver.console_output(instance_uuid, max_bytes=max_bytes)
 
+    # -- life-cycle actions: the API set the task state; ops/ take it from there.
+
+    async def rescue_instance(self, ctx: RequestContext, instance_uuid: str,
+                              image_id: str | None, admin_password: str) -> None:
+        async with self._working_on(instance_uuid):
+            await rescue.rescue(self, ctx, instance_uuid, image_id, admin_password)
+
+    async def unrescue_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        async with self._working_on(instance_uuid):
+            await rescue.unrescue(self, ctx, instance_uuid)
+
+    async def trigger_crash_dump(self, ctx: RequestContext, instance_uuid: str) -> None:
+        async with self._working_on(instance_uuid):
+            await rescue.trigger_crash_dump(self, ctx, instance_uuid)
+
+    async def snapshot_instance(self, ctx: RequestContext, instance_uuid: str,
+                                image_id: str) -> None:
+        async with self._working_on(instance_uuid):
+            await snapshot.snapshot_instance(self, ctx, instance_uuid, image_id)
+
+    async def rebuild_instance(self, ctx: RequestContext, request: dict[str, Any],
+                               stop_after: bool) -> None:
+        req = BuildRequest.model_validate(request)
+        async with self._working_on(req.instance_uuid):
+            await rebuild.rebuild(self, ctx, req, stop_after)
+
+    async def shelve_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str,
+                              offload: bool) -> None:
+        async with self._working_on(instance_uuid):
+            await shelve.shelve(self, ctx, instance_uuid, image_id, offload)
+
+    async def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        async with self._working_on(instance_uuid):
+            await shelve.shelve_offload(self, ctx, instance_uuid)
+
+    async def unshelve_on_host(self, ctx: RequestContext, instance_uuid: str,
+                               image_id: str | None, system_metadata: dict[str, Any]) -> None:
+        async with self._working_on(instance_uuid):
+            await shelve.unshelve_on_host(self, ctx, instance_uuid, image_id, system_metadata)
+
+    async def unshelve_instance(self, ctx: RequestContext, request: dict[str, Any],
+                                system_metadata: dict[str, Any]) -> None:
+        req = BuildRequest.model_validate(request)
+        async with self._working_on(req.instance_uuid):
+            await shelve.unshelve(self, ctx, req, system_metadata)

@@ -100,6 +100,11 @@ class ConductorAPI:
         rows = await self.client.call(ctx, "instances_on_host", host=host)
         return [InstanceOnHost.model_validate(row) for row in rows]
 
+    async def unshelve_instance(self, ctx: RequestContext, instance_uuid: str,
+                                zone: str | None) -> None:
+        """Schedule an offloaded server (task unshelving) and have the chosen host build it."""
+        await self.client.cast(ctx, "unshelve_instance", instance_uuid=instance_uuid, zone=zone)
+
 
 class SchedulerAPI:
     def __init__(self, transport: Transport, *, timeout: float = 60.0) -> None:
@@ -180,3 +185,49 @@ class ComputeAgentAPI:
                              max_bytes: int | None) -> str:
         return str(await self._on(host).call(ctx, "console_output", instance_uuid=instance_uuid,
                                              max_bytes=max_bytes))
+
+    # -- life-cycle actions (rescue, snapshot, rebuild, shelve); the API set the task state.
+
+    async def rescue_instance(self, ctx: RequestContext, host: str, instance_uuid: str,
+                              image_id: str | None, admin_password: str) -> None:
+        await self._on(host).cast(ctx, "rescue_instance", instance_uuid=instance_uuid,
+                                  image_id=image_id, admin_password=admin_password)
+
+    async def unrescue_instance(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
+        await self._on(host).cast(ctx, "unrescue_instance", instance_uuid=instance_uuid)
+
+    async def trigger_crash_dump(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
+        """A call: ActionNotSupported or InstanceNotReady come back to the API."""
+        await self._on(host).call(ctx, "trigger_crash_dump", instance_uuid=instance_uuid)
+
+    async def snapshot_instance(self, ctx: RequestContext, host: str, instance_uuid: str,
+                                image_id: str) -> None:
+        await self._on(host).cast(ctx, "snapshot_instance", instance_uuid=instance_uuid,
+                                  image_id=image_id)
+
+    async def rebuild_instance(self, ctx: RequestContext, host: str, request: BuildRequest, *,
+                               stop_after: bool) -> None:
+        """A new root disk from `request.image_id`, the same ports; stopped after if it was."""
+        await self._on(host).cast(ctx, "rebuild_instance", request=request.model_dump(mode="json"),
+                                  stop_after=stop_after)
+
+    async def shelve_instance(self, ctx: RequestContext, host: str, instance_uuid: str,
+                              image_id: str, *, offload: bool) -> None:
+        await self._on(host).cast(ctx, "shelve_instance", instance_uuid=instance_uuid,
+                                  image_id=image_id, offload=offload)
+
+    async def shelve_offload_instance(self, ctx: RequestContext, host: str,
+                                      instance_uuid: str) -> None:
+        await self._on(host).cast(ctx, "shelve_offload_instance", instance_uuid=instance_uuid)
+
+    async def unshelve_on_host(self, ctx: RequestContext, host: str, instance_uuid: str,
+                               image_id: str | None, system_metadata: dict[str, Any]) -> None:
+        """A shelved server not offloaded: start it where it is."""
+        await self._on(host).cast(ctx, "unshelve_on_host", instance_uuid=instance_uuid,
+                                  image_id=image_id, system_metadata=system_metadata)
+
+    async def unshelve_instance(self, ctx: RequestContext, host: str, request: BuildRequest,
+                                system_metadata: dict[str, Any]) -> None:
+        """An offloaded server scheduled here (claimed in placement): build it from its image."""
+        await self._on(host).cast(ctx, "unshelve_instance", request=request.model_dump(mode="json"),
+                                  system_metadata=system_metadata)

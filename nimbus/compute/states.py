@@ -48,11 +48,16 @@ class TaskState(enum.StrEnum):
     RESIZE_REVERTING = "resize_reverting"
     RESIZE_CONFIRMING = "resize_confirming"
     SHELVING = "shelving"
+    SHELVING_IMAGE_PENDING_UPLOAD = "shelving_image_pending_upload"
     SHELVING_IMAGE_UPLOADING = "shelving_image_uploading"
     SHELVING_OFFLOADING = "shelving_offloading"
     UNSHELVING = "unshelving"
     IMAGE_SNAPSHOT = "image_snapshot"
+    IMAGE_PENDING_UPLOAD = "image_pending_upload"
+    IMAGE_UPLOADING = "image_uploading"
+    IMAGE_BACKUP = "image_backup"
     REBUILDING = "rebuilding"
+    REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
     REBUILD_SPAWNING = "rebuild_spawning"
     DELETING = "deleting"
 
@@ -89,9 +94,14 @@ _BY_TASK: dict[tuple[VmState, TaskState], str] = {
     (VmState.ACTIVE, TaskState.REBOOTING_HARD): "HARD_REBOOT",
     (VmState.STOPPED, TaskState.REBOOTING_HARD): "HARD_REBOOT",
     (VmState.ACTIVE, TaskState.REBUILDING): "REBUILD",
+    (VmState.ACTIVE, TaskState.REBUILD_BLOCK_DEVICE_MAPPING): "REBUILD",
     (VmState.ACTIVE, TaskState.REBUILD_SPAWNING): "REBUILD",
     (VmState.STOPPED, TaskState.REBUILDING): "REBUILD",
+    (VmState.STOPPED, TaskState.REBUILD_BLOCK_DEVICE_MAPPING): "REBUILD",
+    (VmState.STOPPED, TaskState.REBUILD_SPAWNING): "REBUILD",
     (VmState.ERROR, TaskState.REBUILDING): "REBUILD",
+    (VmState.ERROR, TaskState.REBUILD_BLOCK_DEVICE_MAPPING): "REBUILD",
+    (VmState.ERROR, TaskState.REBUILD_SPAWNING): "REBUILD",
     (VmState.ACTIVE, TaskState.MIGRATING): "MIGRATING",
     (VmState.PAUSED, TaskState.MIGRATING): "MIGRATING",
     (VmState.ACTIVE, TaskState.RESIZE_PREP): "RESIZE",

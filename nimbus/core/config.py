@@ -91,6 +91,11 @@ class ComputeSettings(BaseModel):
     # Nova's resize_confirm_window: a resize or cold migration left in VERIFY_RESIZE this many
     # seconds is confirmed by the conductor; 0 never confirms one by itself.
     resize_confirm_window: float = Field(default=0.0, ge=0)
+    # Nova's [api] enable_instance_password: rescue and rebuild answer the admin password.
+    enable_instance_password: bool = True
+    # Nova's shelved_offload_time: 0 frees the host as soon as a server is shelved; -1 keeps
+    # it until shelveOffload. A delay in seconds would need a periodic offload: not offered.
+    shelved_offload_time: int = Field(default=0, ge=-1, le=0)
 
 
 class ImageSettings(BaseModel):

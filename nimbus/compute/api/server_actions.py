@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from nimbus.compute import views
-from nimbus.compute.api import move_actions, params
+from nimbus.compute.api import lifecycle_actions, move_actions, params
 from nimbus.compute.api.versioning import Version
 from nimbus.compute.deps import Deps
 from nimbus.compute.schemas import ResetStateRequest
@@ -70,6 +70,8 @@ async def server_action(request: Request, server_id: str, deps: Deps, ctx: Ctx,
                 length = None
         output = await server_actions.console_output(deps, ctx, server_id, length)
         return OrjsonResponse({"output": output})
+    elif name in lifecycle_actions.ACTIONS:
+        return await lifecycle_actions.dispatch(request, name, server_id, deps, ctx, version)
     else:
         raise errors.BadRequest(f"There is no such action: {name}")
     return Response(status_code=202)

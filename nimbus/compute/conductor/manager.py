@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nimbus.compute import errors, host_zones
-from nimbus.compute.conductor import group_policy, stalled_builds
+from nimbus.compute.conductor import group_policy, stalled_builds, unshelve
 from nimbus.compute.conductor.moves import ConductorMoves
 from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow
 from nimbus.compute.objects import BuildRequest, ComputeNodeReport, FlavorSpec, RequestSpec
@@ -91,6 +91,10 @@ class ConductorManager(ConductorMoves):
                 await self.placement.delete_allocations(uuid)
                 continue
             await self.agents.build_and_run_instance(ctx, first.host, build)
+
+    async def unshelve_instance(self, ctx: RequestContext, instance_uuid: str,
+                                zone: str | None) -> None:
+        await unshelve.unshelve(self, ctx, instance_uuid, zone)
 
     async def reconcile_builds(self) -> None:
         """The periodic task: finish builds stalled for `build_timeout`."""

@@ -99,8 +99,8 @@ async def resolve_flavor(session: AsyncSession, ctx: RequestContext,
                       swap=row.swap, extra_specs=specs)
 
 
-async def _image(deps: ComputeDeps, ctx: RequestContext, image_ref: str | None,
-                 flavor: FlavorSpec) -> Image:
+async def image_for_flavor(deps: ComputeDeps, ctx: RequestContext, image_ref: str | None,
+                           flavor: FlavorSpec) -> Image:
     if not image_ref:
         raise core_errors.BadRequest("Block Device Mapping is Invalid: boot from volume needs "
                                      "the volume service; give an imageRef.")
@@ -170,7 +170,7 @@ def _counts(req: ServerCreateRequest) -> tuple[int, int]:
     return server.min_count, max_count
 
 
-def _hostname(name: str) -> str:
+def hostname_for(name: str) -> str:
     cleaned = re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
     return cleaned[:63] or "server"
 
@@ -202,7 +202,7 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     wanted = boot_volumes.parse(server.block_device_mapping_v2, server.imageRef, max_count)
     async with deps.read() as session:
         flavor = await resolve_flavor(session, ctx, str(server.flavorRef))
-    image = await boot_volumes.check(deps, ctx, wanted) or await _image(
+    image = await boot_volumes.check(deps, ctx, wanted) or await image_for_flavor(
         deps, ctx, wanted.image_ref or server.imageRef, flavor)
     requested_networks = await networks.resolve(deps, ctx, server.networks, version, max_count)
     auto_disk = disk_config.choose(server.disk_config, image.id,
@@ -239,7 +239,7 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
             row = InstanceRow(
                 uuid=str(uuid.uuid4()), project_id=project_id, user_id=user_id,
                 display_name=name, display_description=server.description,
-                hostname=_hostname(name), image_ref=image.id,
+                hostname=hostname_for(name), image_ref=image.id,
                 flavor=flavor.model_dump(mode="json"), vcpus=flavor.vcpus,
                 memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
                 vm_state=VmState.BUILDING, task_state=TaskState.SCHEDULING,
@@ -370,7 +370,7 @@ async def update_server(deps: ComputeDeps, ctx: RequestContext, server_id: str,
             if key in columns:
                 setattr(row, columns[key], value)
         if "name" in changes:
-            row.hostname = _hostname(changes["name"])
+            row.hostname = hostname_for(changes["name"])
         if changes.get("disk_config") is not None:
             row.system_metadata = disk_config.with_choice(row.system_metadata,
                                                           changes["disk_config"] == "AUTO")

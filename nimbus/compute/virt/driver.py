@@ -234,3 +234,38 @@ class SupportsVolumes(abc.ABC):
         """Copy what the guest has on the old volume to `new` and go on with `new` under the
         same device name, the guest running throughout (QEMU's drive mirror). Raises
         GuestNotFound; on failure the guest still uses the old volume."""
+
+
+class SupportsSnapshot(abc.ABC):
+    @abc.abstractmethod
+    async def snapshot(self, uuid: str, dest: Path, disk_format: str) -> None:
+        """Write the guest's root disk, as it is now, to `dest` as one image file in
+        `disk_format` ("raw", "qcow2"). The guest keeps its power state; nothing is left at
+        `dest` on failure. Raises GuestNotFound."""
+
+
+class SupportsRescue(abc.ABC):
+    @abc.abstractmethod
+    async def rescue(self, uuid: str, image_path: Path | None, image_format: str,
+                     admin_password: str | None) -> GuestInfo:
+        """Boot the guest from the rescue image, its own disk attached second; running after.
+        Raises GuestNotFound."""
+
+    @abc.abstractmethod
+    async def unrescue(self, uuid: str) -> GuestInfo:
+        """Boot the guest from its own disk again. Idempotent on a guest not in rescue."""
+
+
+class SupportsCrashDump(abc.ABC):
+    @abc.abstractmethod
+    async def trigger_crash_dump(self, uuid: str) -> None:
+        """Inject an NMI into a running guest, so its kernel dumps and reboots as it is set
+        up to. Raises GuestNotFound, or GuestNotRunning when it is not running."""
+
+
+class GuestNotRunning(Exception):
+    """The guest exists but is not running, and the operation needs it running."""
+
+    def __init__(self, uuid: str) -> None:
+        super().__init__(f"guest {uuid} is not running")
+        self.uuid = uuid

@@ -13,18 +13,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import shutil
 import weakref
+from pathlib import Path
 
 from nimbus.compute.states import PowerState
 from nimbus.compute.virt.driver import (
     GuestInfo,
     GuestNotFound,
+    GuestNotRunning,
     GuestSpec,
     HostResources,
     MigrationAborted,
     SupportsColdMigration,
+    SupportsCrashDump,
     SupportsLiveMigration,
     SupportsPause,
+    SupportsRescue,
+    SupportsSnapshot,
     SupportsSuspend,
     SupportsVolumes,
     VirtDriver,
@@ -66,12 +72,22 @@ def _boot_log(spec: GuestSpec) -> list[str]:
     ]
 
 
+def _copy_disk(spec: GuestSpec, dest: Path) -> None:
+    if spec.image_path is not None and spec.image_path.exists():
+        shutil.copyfile(spec.image_path, dest)
+    else:
+        dest.write_bytes(f"fake disk of {spec.uuid}\n".encode())
+
+
 @dataclasses.dataclass
 class FakeGuest:
     spec: GuestSpec
     power_state: PowerState
     console: list[str] = dataclasses.field(default_factory=list)
     volumes: dict[str, VolumeConnection] = dataclasses.field(default_factory=dict)
+    # The image a rescue booted from (None: the default rescue image), while rescued.
+    rescued_from: Path | None = None
+    rescued: bool = False
 
     def info(self) -> GuestInfo:
         return GuestInfo(self.spec.uuid, self.power_state)
@@ -85,8 +101,8 @@ class _Outgoing:
     aborted: bool = False
 
 
-class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsColdMigration,
-                 SupportsLiveMigration, SupportsVolumes):
+class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, SupportsRescue,
+                 SupportsCrashDump, SupportsColdMigration, SupportsLiveMigration, SupportsVolumes):
     def __init__(self, config: FakeHostConfig) -> None:
         self.config = config
         self.guests: dict[str, FakeGuest] = {}
@@ -187,6 +203,36 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsColdMigrati
     async def console_output(self, uuid: str, *, max_bytes: int | None = None) -> str:
         text = "".join(self._guest(uuid).console)
         return text[-max_bytes:] if max_bytes else text
+
+    # -- snapshot, rescue, crash dump ------------------------------------------------------
+
+    async def snapshot(self, uuid: str, dest: Path, disk_format: str) -> None:
+        """The guest's disk is the image it booted from: a snapshot is a copy of its data."""
+        await self._enter("snapshot", self.config.action_delay)
+        await asyncio.to_thread(_copy_disk, self._guest(uuid).spec, dest)
+
+    async def rescue(self, uuid: str, image_path: Path | None, image_format: str,
+                     admin_password: str | None) -> GuestInfo:
+        await self._enter("rescue", self.config.action_delay)
+        guest = self._guest(uuid)
+        guest.rescued, guest.rescued_from = True, image_path
+        guest.power_state = PowerState.RUNNING
+        guest.console.extend(_boot_log(guest.spec) + ["rescue mode: root disk is /dev/vdb\n"])
+        return guest.info()
+
+    async def unrescue(self, uuid: str) -> GuestInfo:
+        info = await self._boot("unrescue", uuid)
+        guest = self._guest(uuid)
+        guest.rescued, guest.rescued_from = False, None
+        return info
+
+    async def trigger_crash_dump(self, uuid: str) -> None:
+        await self._enter("trigger_crash_dump", self.config.action_delay)
+        guest = self._guest(uuid)
+        if guest.power_state != PowerState.RUNNING:
+            raise GuestNotRunning(uuid)
+        guest.console.extend(["Kernel panic - not syncing: NMI: Not continuing\n",
+                              *_boot_log(guest.spec)])
 
     # -- cold migration --------------------------------------------------------------------
 

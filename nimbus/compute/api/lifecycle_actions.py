@@ -1,0 +1,67 @@
+"""The life-cycle actions of `POST /servers/{id}/action`: createImage, rescue, unrescue,
+rebuild, shelve, shelveOffload, unshelve and trigger_crash_dump, with Nova's response shapes
+per microversion."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+
+from nimbus.compute import views
+from nimbus.compute.action_schemas import (
+    CreateImageRequest,
+    RebuildRequest,
+    RescueRequest,
+    UnshelveRequest,
+)
+from nimbus.compute.api import params
+from nimbus.compute.deps import ComputeDeps
+from nimbus.compute.service import lifecycle, rebuild, shelve, snapshots
+from nimbus.core import errors
+from nimbus.core.context import RequestContext
+from nimbus.core.http import OrjsonResponse
+
+ACTIONS = {"createImage", "rescue", "unrescue", "rebuild", "shelve", "shelveOffload",
+           "unshelve", "trigger_crash_dump"}
+
+_ACCEPTED = 202
+
+
+async def dispatch(request: Request, name: str, server_id: str, deps: ComputeDeps,
+                   ctx: RequestContext, version: tuple[int, int]) -> Response:
+    if name == "createImage":
+        image = (await params.body_as(request, CreateImageRequest)).create_image
+        image_id = await snapshots.create_image(deps, ctx, server_id, image.name, image.metadata)
+        if version >= (2, 45):
+            return OrjsonResponse({"image_id": image_id}, status_code=_ACCEPTED)
+        return Response(status_code=_ACCEPTED,
+                        headers={"Location": snapshots.image_url(deps, image_id)})
+    if name == "rescue":
+        wanted = (await params.body_as(request, RescueRequest)).rescue
+        password = await lifecycle.rescue(deps, ctx, server_id,
+                                          wanted.adminPass if wanted else None,
+                                          wanted.rescue_image_ref if wanted else None)
+        return OrjsonResponse({"adminPass": password} if password is not None else {},
+                              status_code=200)
+    if name == "rebuild":
+        req = (await params.body_as(request, RebuildRequest)).rebuild
+        server, password = await rebuild.rebuild(deps, ctx, server_id, req, version)
+        body = views.server_detail(request, server, version, is_admin=ctx.is_admin,
+                                   view="update" if version < (2, 75) else "show")
+        if deps.settings.compute.enable_instance_password:
+            body["adminPass"] = password
+        return OrjsonResponse({"server": body}, status_code=_ACCEPTED)
+    if name == "unshelve":
+        unshelve = (await params.body_as(request, UnshelveRequest)).unshelve
+        await shelve.unshelve(deps, ctx, server_id, unshelve.availability_zone if unshelve else None,
+                              version)
+    elif name == "trigger_crash_dump":
+        if version < (2, 17):
+            raise errors.NotFound("There is no such action: trigger_crash_dump")
+        await lifecycle.trigger_crash_dump(deps, ctx, server_id)
+    elif name == "unrescue":
+        await lifecycle.unrescue(deps, ctx, server_id)
+    elif name == "shelve":
+        await shelve.shelve(deps, ctx, server_id)
+    elif name == "shelveOffload":
+        await shelve.shelve_offload(deps, ctx, server_id)
+    return Response(status_code=_ACCEPTED)

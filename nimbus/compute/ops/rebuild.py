@@ -1,0 +1,55 @@
+"""Rebuild on the host: the guest is destroyed and spawned again from the new image, with the
+ports it had. A failure leaves the server in ERROR, as in Nova (its old disk is gone)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nimbus.compute.objects import BuildRequest
+from nimbus.compute.ops import networking, steps
+from nimbus.compute.ops.networking import NetworkInfo
+from nimbus.compute.states import TaskState, VmState
+from nimbus.compute.virt.driver import GuestInfo, GuestSpec
+from nimbus.core.context import RequestContext
+
+if TYPE_CHECKING:
+    from nimbus.compute.manager import ComputeAgent
+
+EVENT = "compute_rebuild_instance"
+
+
+async def spawn_from(agent: ComputeAgent, req: BuildRequest, ports: NetworkInfo, *,
+                     power_on: bool = True) -> GuestInfo:
+    """Spawn the guest `req` describes from its image (through this host's image cache)."""
+    path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
+    return await agent.driver.spawn(GuestSpec(
+        uuid=req.instance_uuid, name=req.hostname, vcpus=req.flavor.vcpus,
+        memory_mb=req.flavor.memory_mb, root_gb=req.flavor.root_gb, image_path=path,
+        image_format=(image.disk_format or "raw") if image else "raw",
+        user_data=req.user_data.encode() if req.user_data else None,
+        metadata=tuple(sorted(req.metadata.items())), vifs=networking.vifs(ports),
+        power_on=power_on))
+
+
+async def rebuild(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
+                  stop_after: bool) -> None:
+    uuid = req.instance_uuid
+    await agent.conductor.event_start(ctx, uuid, EVENT, agent.host)
+    try:
+        await agent.driver.destroy(uuid)
+        await steps.advance(agent, ctx, uuid, {"task_state": TaskState.REBUILD_BLOCK_DEVICE_MAPPING},
+                            TaskState.REBUILDING)
+        await steps.advance(agent, ctx, uuid, {"task_state": TaskState.REBUILD_SPAWNING},
+                            TaskState.REBUILD_BLOCK_DEVICE_MAPPING)
+        info = await spawn_from(agent, req, await agent.conductor.network_info(ctx, uuid),
+                                power_on=not stop_after)
+        await steps.advance(agent, ctx, uuid, {
+            "vm_state": VmState.STOPPED if stop_after else VmState.ACTIVE, "task_state": None,
+            "power_state": info.power_state, "launched_at": "now", "progress": 100},
+            TaskState.REBUILD_SPAWNING, finish_event=EVENT)
+    except Exception as exc:
+        await steps.failed(agent, ctx, uuid, EVENT, exc,
+                           {"vm_state": VmState.ERROR, "task_state": None},
+                           [TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING,
+                            TaskState.REBUILD_SPAWNING])
+    agent.schedule_tracker_update(ctx)
