@@ -20,15 +20,17 @@ EVENT = "compute_rebuild_instance"
 
 async def spawn_from(agent: ComputeAgent, req: BuildRequest, ports: NetworkInfo, *,
                      power_on: bool = True) -> GuestInfo:
-    """Spawn the guest `req` describes from its image (through this host's image cache)."""
+    """Spawn the guest `req` describes from its image (through this host's image cache), its
+    ports plugged into the dataplane first when the driver needs that (plugging is idempotent,
+    so a rebuild plugs the taps it kept again)."""
     path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
     return await agent.driver.spawn(GuestSpec(
         uuid=req.instance_uuid, name=req.hostname, vcpus=req.flavor.vcpus,
         memory_mb=req.flavor.memory_mb, root_gb=req.flavor.root_gb, image_path=path,
         image_format=(image.disk_format or "raw") if image else "raw",
         user_data=req.user_data.encode() if req.user_data else None,
-        metadata=tuple(sorted(req.metadata.items())), vifs=networking.vifs(ports),
-        power_on=power_on))
+        metadata=tuple(sorted(req.metadata.items())),
+        vifs=await networking.plug_vifs(agent, networking.vifs(ports)), power_on=power_on))
 
 
 async def rebuild(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,

@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from nimbus.compute.objects import BuildRequest
-from nimbus.compute.ops import rebuild, snapshot, steps
+from nimbus.compute.ops import networking, rebuild, snapshot, steps
 from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.core.context import RequestContext
@@ -69,7 +69,9 @@ async def shelve_offload(agent: ComputeAgent, ctx: RequestContext, uuid: str) ->
     await agent.conductor.event_start(ctx, uuid, OFFLOAD_EVENT, agent.host)
     try:
         await agent.driver.destroy(uuid)
-        await _bind_ports(agent, await agent.conductor.network_info(ctx, uuid), "")
+        ports = await agent.conductor.network_info(ctx, uuid)
+        await networking.unplug_vifs(agent, ports)
+        await _bind_ports(agent, ports, "")
         agent.tracker.release(uuid)
         await agent.tracker.placement.delete_allocations(uuid)
         await steps.advance(agent, ctx, uuid, {
@@ -104,6 +106,7 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
     shelved image with its own ports. On failure it is offloaded again, with nothing held."""
     uuid = req.instance_uuid
     spawned = False
+    ports: NetworkInfo = []
     await agent.conductor.event_start(ctx, uuid, UNSHELVE_EVENT, agent.host)
     try:
         agent.tracker.claim(uuid, req.flavor)
@@ -121,6 +124,7 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
     except Exception as exc:
         if spawned:
             await agent.driver.destroy(uuid)
+        await networking.unplug_vifs(agent, ports)
         agent.tracker.release(uuid)
         await agent.tracker.placement.delete_allocations(uuid)
         await steps.failed(agent, ctx, uuid, UNSHELVE_EVENT, exc,
