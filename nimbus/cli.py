@@ -15,6 +15,8 @@ app = typer.Typer(help="Nimbus: a compact cloud that speaks the OpenStack APIs."
                   no_args_is_help=True, add_completion=False)
 token_keys = typer.Typer(help="Manage the Fernet token key repository.", no_args_is_help=True)
 app.add_typer(token_keys, name="token-keys")
+hosts = typer.Typer(help="Manage compute hosts.", no_args_is_help=True)
+app.add_typer(hosts, name="host")
 console = Console(stderr=False)
 
 
@@ -78,6 +80,20 @@ def rotate() -> None:
     repo.initialize()
     primary = repo.rotate()
     console.print(f"token keys rotated; primary key is now {primary}")
+
+
+@hosts.command("drain")
+def drain(host: str = typer.Argument(..., help="the compute host to empty"),
+          timeout: float = typer.Option(300.0, help="seconds to wait for each server")) -> None:
+    """Disable HOST's compute service and move every server off it (live migration for
+    running servers, cold migration for stopped ones)."""
+    from nimbus.cmd.drain import drain as drain_host
+
+    left = asyncio.run(drain_host(load_settings(), console, host, timeout=timeout))
+    if left:
+        console.print(f"[red]{left} server(s) remain on {host}[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/] {host} is empty")
 
 
 def main() -> None:

@@ -79,7 +79,6 @@ class ComputeAgent(MoveHandlers):
     async def start(self) -> None:
         """Reconcile with the hypervisor, then report this host's resources."""
         ctx = RequestContext.admin()
-        await self.clean_evacuated(ctx)
         await self.reconcile(ctx)
         await self.tracker.update(ctx, force=True)
         self.tasks.start(self.tracker.report_changes(ctx), name=f"resource-reports@{self.host}")
@@ -95,6 +94,7 @@ class ComputeAgent(MoveHandlers):
         """The hypervisor's truth against the database, at start-up and periodically:
         builds that died with the agent go to ERROR, half-done deletes finish, power states
         are synced, and guests the database does not know are destroyed."""
+        await self.clean_evacuated(ctx)
         known = {i.uuid: i for i in await self.conductor.instances_on_host(ctx, self.host)}
         guests = {g.uuid: g for g in await self.driver.list_guests()}
         for uuid, instance in known.items():
