@@ -94,3 +94,23 @@ def test_qemu_server_lifecycle_through_the_cli(qemu_cloud: RunningCloud) -> None
     assert qemu_pids(qemu_cloud.state_dir) == []
     instances = qemu_cloud.state_dir / "qemu"
     assert [p for p in instances.glob("*/instances/*")] == []
+
+
+def test_qemu_server_on_a_network_gets_its_address_by_dhcp(qemu_cloud: RunningCloud) -> None:
+    if "network agent: dataplane" not in "".join(qemu_cloud.output):
+        pytest.skip("the cloud runs no dataplane here (its tools are missing)")
+    cli = Cli(qemu_cloud.cli_env)
+    net = cli.json("network", "create", "e2e-qemu-net")["id"]
+    cli.run("subnet", "create", "e2e-qemu-subnet", "--network", net, "--subnet-range", "10.66.0.0/24")
+    server = cli.json("server", "create", "--image", "nimbus-guest", "--flavor", "m1.tiny",
+                      "--network", net, "--wait", "e2e-qemu-net-vm")
+    try:
+        assert server["status"] == "ACTIVE", server
+        [address] = cli.json("server", "show", server["id"])["addresses"]["e2e-qemu-net"]
+        # The tap the network agent plugged is the guest's NIC: dnsmasq's lease reaches it.
+        wait_until("DHCP address", lambda: f"address eth0 {address}/24" in cli.run(
+            "console", "log", "show", server["id"]).stdout)
+    finally:
+        cli.run("server", "delete", "--wait", server["id"])
+        cli.run("network", "delete", net)
+    assert qemu_pids(qemu_cloud.state_dir) == []

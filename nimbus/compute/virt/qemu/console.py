@@ -28,7 +28,8 @@ def read(path: Path, max_bytes: int | None = None) -> str:
 
 
 def boot_outcome(text: str) -> bool | None:
-    """True once the firmware handed over to a boot loader, False if it found nothing to boot,
+    """True once the firmware handed over to a boot loader, False if it found nothing to boot
+    (under -boot strict=on the root disk is the only candidate, so one rejection is final),
     None while it is still looking."""
     if NO_BOOT_DEVICE in text:
         return False

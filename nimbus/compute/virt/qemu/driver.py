@@ -138,13 +138,16 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend):
         if process.live_pid(inst.pid_file, inst.marker) is None:
             return
         if graceful > 0:
+            pressed = False
             try:
                 async with Monitor(inst.qmp_address) as qmp:
+                    # A paused guest cannot hear the power button: straight to quit.
                     if await qmp.status() == "running":
                         await qmp.execute("system_powerdown")
+                        pressed = True
             except QemuError:
                 pass  # not answering: the forced path below ends it
-            if await process.wait_gone(inst.pid_file, inst.marker, graceful):
+            if pressed and await process.wait_gone(inst.pid_file, inst.marker, graceful):
                 return
         try:
             async with Monitor(inst.qmp_address) as qmp:
@@ -166,8 +169,9 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend):
             if outcome is True:
                 return
             if outcome is False:
-                raise BootFailed(f"the guest has nothing to boot: the firmware says "
-                                 f"{console.NO_BOOT_DEVICE!r} (not a bootable disk image)")
+                said = [line.strip() for line in text.splitlines() if line.strip()][-1]
+                raise BootFailed(f"the guest has nothing to boot: the firmware says {said!r} "
+                                 "(the image is not a bootable disk)")
             if process.live_pid(inst.pid_file, inst.marker) is None:
                 raise BootFailed(f"QEMU exited while the guest booted: {process.tail(inst.log)}; "
                                  f"console: {text[-300:].strip()!r}")
