@@ -4,9 +4,12 @@ that cannot boot. Boots are few (each is 5-20 s under TCG on a loaded machine)."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from nimbus.compute.states import PowerState
-from nimbus.compute.virt.driver import GuestSpec
+from nimbus.compute.virt.driver import GuestNotRunning, GuestSpec, VolumeConnection
 from nimbus.compute.virt.qemu import BootFailed, QemuConfig, QemuDriver
 from nimbus.compute.virt.qemu.process import live_pid
 from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
@@ -140,3 +143,70 @@ async def test_qemu_spawn_of_an_unbootable_image_fails_and_leaves_nothing(
         await driver.spawn(GuestSpec(uuid=UUID, name="x", vcpus=1, memory_mb=128, root_gb=1))
     assert await driver.list_guests() == []
     assert list((tmp_path / "state" / "instances").iterdir()) == []
+
+
+# Runs in the background of the guest and reports its block devices on the serial port whenever
+# they change (the guest's own init does not).
+WATCH_BLOCK = b"""#!/bin/sh
+( last=""; while :; do
+    now=$(ls /sys/block | tr '\\n' ' ')
+    [ "$now" != "$last" ] && echo "BLOCK: $now" >/dev/ttyS0
+    last=$now; sleep 0.3
+  done ) >/dev/null 2>&1 &
+"""
+
+
+def qemu_img(*args: str) -> str:
+    return subprocess.run(["qemu-img", *args], check=True, capture_output=True, text=True).stdout
+
+
+def fill_pattern(volume: Path) -> None:
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 1M", str(volume)],
+                   check=True, capture_output=True)
+
+
+async def test_qemu_volumes_snapshot_and_crash_dump_on_a_running_guest(
+        image: GuestImage, tmp_path: Path) -> None:
+    driver = make_driver(tmp_path / "state", image)
+    console = tmp_path / "state" / "instances" / UUID / "console.log"
+    vol1, vol2, snap = tmp_path / "vol1.qcow2", tmp_path / "vol2.qcow2", tmp_path / "snap.qcow2"
+    qemu_img("create", "-q", "-f", "qcow2", str(vol1), "16M")
+    qemu_img("create", "-q", "-f", "qcow2", str(vol2), "16M")
+    fill_pattern(vol1)
+    last_block = lambda: [line for line in console.read_text(errors="replace").splitlines()  # noqa: E731
+                          if line.startswith("BLOCK: ")][-1:]
+    try:
+        await driver.spawn(dataclasses.replace(spec(image.disk), user_data=WATCH_BLOCK))
+        await wait_for("login marker", lambda: LOGIN_MARKER in console.read_text(errors="replace"))
+        await wait_for("block report", lambda: last_block() == ["BLOCK: sr0 vda "], timeout=30)
+
+        first = VolumeConnection(volume_id="a1b2c3d4-0000-4000-8000-000000000001", path=vol1,
+                                 format="qcow2", device_name="/dev/vdb")
+        await driver.attach_volume(UUID, first)
+        await driver.attach_volume(UUID, first)  # idempotent
+        await wait_for("vdb to appear", lambda: last_block() == ["BLOCK: sr0 vda vdb "], timeout=60)
+
+        # Swapped under the running guest: the data comes along, the device stays.
+        second = VolumeConnection(volume_id="a1b2c3d4-0000-4000-8000-000000000002", path=vol2,
+                                  format="qcow2", device_name="/dev/vdb")
+        await driver.swap_volume(UUID, first.volume_id, second)
+        assert "Images are identical" in qemu_img("compare", "-U", str(vol1), str(vol2))
+
+        await driver.detach_volume(UUID, second.volume_id)
+        await driver.detach_volume(UUID, second.volume_id)  # idempotent
+        await wait_for("vdb to go", lambda: last_block() == ["BLOCK: sr0 vda "], timeout=60)
+
+        await driver.snapshot(UUID, snap, "qcow2")
+        info = json.loads(qemu_img("info", "--output=json", str(snap)))
+        assert info["format"] == "qcow2" and "backing-filename" not in info
+        assert await states(driver) == {UUID: PowerState.RUNNING}
+
+        await driver.trigger_crash_dump(UUID)
+        await wait_for("the NMI", lambda: "NMI received" in console.read_text(errors="replace"),
+                       timeout=60)
+        await driver.power_off(UUID, timeout=0)
+        with pytest.raises(GuestNotRunning):
+            await driver.trigger_crash_dump(UUID)
+    finally:
+        await driver.destroy(UUID)
+    assert vol1.exists() and vol2.exists()  # the volume service owns them

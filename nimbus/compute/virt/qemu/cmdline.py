@@ -31,11 +31,12 @@ def argv(binary: str, accel: str, machine: str, guest: GuestSpec, inst: Instance
            "-serial", "chardev:console",
            "-qmp", f"unix:{inst.qmp_address},server=on,wait=off",
            "-pidfile", str(inst.pid_file), "-daemonize",
-           "-blockdev", f"driver=file,node-name=root-file,filename={inst.disk}",
-           "-blockdev", "driver=qcow2,node-name=root,file=root-file",
-           "-device", "virtio-blk-pci,drive=root,id=root-disk,bootindex=0",
            # An IDE CD-ROM, as Nova attaches config drives on x86.
            "-drive", f"file={inst.config_drive},format=raw,if=ide,media=cdrom,readonly=on"]
+    if guest.image_path is not None:  # else a volume with boot_index 0 is the root disk
+        cmd += ["-blockdev", f"driver=file,node-name=root-file,filename={inst.disk}",
+                "-blockdev", "driver=qcow2,node-name=root,file=root-file",
+                "-device", "virtio-blk-pci,drive=root,id=root-disk,bootindex=0"]
     for i, vif in enumerate(nics(guest.vifs)):
         cmd += ["-netdev", f"tap,id=net{i},ifname={vif.tap},script=no,downscript=no",
                 "-device", f"virtio-net-pci,netdev=net{i},mac={vif.mac},id=nic-{vif.port_id}"]

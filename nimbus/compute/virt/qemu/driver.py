@@ -22,8 +22,15 @@ from pathlib import Path
 
 from nimbus.compute.states import PowerState
 from nimbus.compute.virt import driver as base
-from nimbus.compute.virt.driver import GuestInfo, GuestNotFound, GuestSpec, HostResources
-from nimbus.compute.virt.qemu import accel, cmdline, configdrive, console, disks, process
+from nimbus.compute.virt.driver import (
+    GuestInfo,
+    GuestNotFound,
+    GuestNotRunning,
+    GuestSpec,
+    HostResources,
+    VolumeConnection,
+)
+from nimbus.compute.virt.qemu import accel, cmdline, configdrive, console, disks, process, volumes
 from nimbus.compute.virt.qemu.errors import BootFailed, QemuError, QemuUnavailable
 from nimbus.compute.virt.qemu.instance import Instance, Launch
 from nimbus.compute.virt.qemu.monitor import Monitor
@@ -60,7 +67,8 @@ class QemuConfig:
     reserved_host_memory_mb: int = 512
 
 
-class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend):
+class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base.SupportsVolumes,
+                 base.SupportsSnapshot, base.SupportsCrashDump):
     needs_dataplane = True
 
     def __init__(self, config: QemuConfig) -> None:
@@ -119,7 +127,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend):
     async def _start(self, inst: Instance, *, incoming: Path | None = None) -> None:
         """Start QEMU from launch.json and wait until QMP answers; QemuError if it will not."""
         launch = inst.load_launch()
-        argv = list(launch.argv)
+        argv = [*launch.argv, *volumes.argv(volumes.load(inst))]
         if incoming is not None:
             argv += ["-incoming", f"exec:cat {incoming}"]
         inst.pid_file.unlink(missing_ok=True)
@@ -206,15 +214,17 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend):
         return guests
 
     async def spawn(self, guest: GuestSpec) -> GuestInfo:
-        if guest.image_path is None:
-            raise BootFailed("the QEMU driver boots guests from an image; none was given")
+        if guest.image_path is None and not any(v.boot_index == 0 for v in guest.volumes):
+            raise BootFailed("the guest has no root disk: neither an image nor a boot volume")
         inst = Instance(self.instances_dir / guest.uuid)
         async with self._exclusive(guest.uuid):
             await self._remove(inst)  # what a spawn interrupted by an agent crash left
             try:
                 inst.path.mkdir(parents=True)
-                await disks.create_overlay(guest.image_path, guest.image_format, inst.disk,
-                                           guest.root_gb)
+                if guest.image_path is not None:
+                    await disks.create_overlay(guest.image_path, guest.image_format, inst.disk,
+                                               guest.root_gb)
+                volumes.save(inst, list(guest.volumes))
                 nics = cmdline.nics(guest.vifs)
                 await asyncio.to_thread(configdrive.write, inst.config_drive, guest, nics)
                 argv = cmdline.argv(self.binary, await self.accelerator(), self.config.machine,
@@ -328,6 +338,87 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend):
                 await qmp.execute("cont")
             inst.saved_state.unlink()
             return await self._info(inst)
+
+    # -- SupportsVolumes, SupportsSnapshot, SupportsCrashDump ----------------------------------
+
+    def _running(self, inst: Instance) -> bool:
+        return process.live_pid(inst.pid_file, inst.marker) is not None
+
+    async def attach_volume(self, uuid: str, volume: VolumeConnection) -> None:
+        inst = self._instance(uuid)
+        async with self._exclusive(uuid):
+            attached = volumes.load(inst)
+            if any(v.volume_id == volume.volume_id for v in attached):
+                return
+            if self._running(inst):
+                async with Monitor(inst.qmp_address) as qmp:
+                    await volumes.plug(qmp, volume)
+            volumes.save(inst, [*attached, volume])
+
+    async def detach_volume(self, uuid: str, volume_id: str) -> None:
+        inst = Instance(self.instances_dir / uuid)
+        if not inst.launch_file.exists():
+            return
+        async with self._exclusive(uuid):
+            attached = volumes.load(inst)
+            leaving = [v for v in attached if v.volume_id == volume_id]
+            if not leaving:
+                return
+            if self._running(inst):
+                async with Monitor(inst.qmp_address) as qmp:
+                    await volumes.unplug(qmp, leaving[0])
+            volumes.save(inst, [v for v in attached if v.volume_id != volume_id])
+
+    async def swap_volume(self, uuid: str, old_volume_id: str, new: VolumeConnection) -> None:
+        inst = self._instance(uuid)
+        async with self._exclusive(uuid):
+            attached = volumes.load(inst)
+            old = next((v for v in attached if v.volume_id == old_volume_id), None)
+            if old is None:
+                raise QemuError(f"volume {old_volume_id} is not attached to {uuid}")
+            new = dataclasses.replace(new, device_name=old.device_name, boot_index=old.boot_index)
+            if self._running(inst):
+                async with Monitor(inst.qmp_address) as qmp:
+                    await volumes.mirror(qmp, old, new)
+            else:
+                await disks.qemu_img("convert", "-n", "-f", old.format, "-O", new.format,
+                                     str(old.path), str(new.path))
+            volumes.save(inst, [new if v.volume_id == old_volume_id else v for v in attached])
+
+    async def snapshot(self, uuid: str, dest: Path, disk_format: str) -> None:
+        """qemu-img reads the root disk while the guest is paused (QEMU holds its write lock,
+        hence -U), so the copy is consistent; the guest runs on afterwards."""
+        inst = self._instance(uuid)
+        if not inst.disk.exists():
+            raise QemuError(f"guest {uuid} boots from a volume: snapshot the volume instead")
+        async with self._exclusive(uuid):
+            partial = dest.with_name(f"{dest.name}.partial")
+            resume = False
+            try:
+                if self._running(inst):
+                    async with Monitor(inst.qmp_address) as qmp:
+                        resume = await qmp.status() == "running"
+                        if resume:
+                            await qmp.execute("stop")
+                await disks.qemu_img("convert", "-U", "-f", "qcow2", "-O",
+                                     disks.FORMATS.get(disk_format, disk_format),
+                                     str(inst.disk), str(partial))
+                partial.replace(dest)
+            finally:
+                partial.unlink(missing_ok=True)
+                if resume:
+                    async with Monitor(inst.qmp_address) as qmp:
+                        await qmp.execute("cont")
+
+    async def trigger_crash_dump(self, uuid: str) -> None:
+        inst = self._instance(uuid)
+        async with self._exclusive(uuid):
+            if not self._running(inst):
+                raise GuestNotRunning(uuid)
+            async with Monitor(inst.qmp_address) as qmp:
+                if await qmp.status() != "running":
+                    raise GuestNotRunning(uuid)
+                await qmp.execute("inject-nmi")
 
 
 def _memory_kb() -> int:
