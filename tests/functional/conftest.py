@@ -21,7 +21,7 @@ from nimbus.cmd import apps, runtime, volume_runtime
 from nimbus.core.config import ComputeSettings, DatabaseSettings, IdentitySettings, Settings
 from nimbus.core.rpc import AmqpTransport, MemoryTransport, Transport
 from nimbus.identity.deps import IdentityDeps
-from tests.dbs import backends, scratch_database
+from tests.dbs import backends, migrated_database
 
 BASE_URL = "http://nimbus.test"
 ADMIN_PASSWORD = "admin-secret-pw"
@@ -83,14 +83,13 @@ async def running_cloud(backend: str, tmp_path: Path, *, fake_hosts: int = 0,
     bus "amqp" puts compute's RPC on the local RabbitMQ, under a name prefix of its own;
     `wrap_transport` puts a test double (one that loses messages, say) in front of the bus.
     """
-    async with scratch_database(backend, tmp_path) as url:
+    async with migrated_database(backend, tmp_path) as url:
         settings = Settings(state_dir=tmp_path / "state", public_url=BASE_URL,
                             database=DatabaseSettings(connection=url),
                             identity=IdentitySettings(bcrypt_rounds=4), fake_hosts=fake_hosts,
                             compute=compute_settings or ComputeSettings())
         settings.state_dir.mkdir()
         database = apps.open_database(settings)
-        await apps.migrate_all(database)
         await apps.bootstrap_all(settings, database, admin_password=ADMIN_PASSWORD,
                                  service_password=SERVICE_PASSWORD)
         transport: Transport = MemoryTransport() if bus == "memory" else AmqpTransport(
