@@ -1,5 +1,10 @@
 """Moves on this host: the agent's half of resize, cold and live migration and evacuation.
 
+A guest arriving here gets its ports bound to this host and, for a driver with a dataplane,
+plugged (idempotent). The host it left does not unplug them: the taps are named after the
+port in one namespace per cloud, so two agents on one machine share them, and the source
+removing its tap would cut the guest that just arrived.
+
 Each handler does one step with the driver and reports it to the conductor
 (`move_step_done`), which writes the database and tells the next host what to do.
 `MoveHandlers` is mixed into ComputeAgent, so its RPC server exposes these methods.
@@ -11,7 +16,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import FlavorSpec, MoveRequest
@@ -28,6 +33,9 @@ from nimbus.compute.virt.driver import (
     VirtDriver,
 )
 from nimbus.core.context import RequestContext
+
+if TYPE_CHECKING:
+    from nimbus.compute.manager import ComputeAgent
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +61,10 @@ class MoveHandlers:
     ports: Ports
     _working_on: Callable[[str], AbstractAsyncContextManager[None]]
 
+    def _agent(self) -> ComputeAgent:
+        """This object as the agent it is mixed into (what the networking steps take)."""
+        return cast("ComputeAgent", self)
+
     async def _report(self, ctx: RequestContext, move: MoveRequest, step: str, *,
                       power_state: int | None = None, error: BaseException | None = None,
                       aborted: bool = False) -> None:
@@ -77,7 +89,8 @@ class MoveHandlers:
                          image_format=(image.disk_format or "raw") if image else "raw",
                          user_data=move.user_data.encode() if move.user_data else None,
                          metadata=tuple(sorted(move.metadata.items())),
-                         vifs=networking.vifs(info), power_on=move.power_on)
+                         vifs=await networking.plug_vifs(self._agent(), networking.vifs(info)),
+                         power_on=move.power_on)
 
     async def _bind_ports(self, info: NetworkInfo) -> None:
         """The instance's ports follow it to this host (binding:host_id)."""
@@ -156,8 +169,9 @@ class MoveHandlers:
         req = MoveRequest.model_validate(move)
         async with self._working_on(req.instance_uuid):
             try:
-                await self._bind_ports(await self.conductor.network_info(ctx,
-                                                                         req.instance_uuid))
+                ports = await self.conductor.network_info(ctx, req.instance_uuid)
+                await self._bind_ports(ports)
+                await networking.plug_vifs(self._agent(), networking.vifs(ports))
                 info = await _cold(self.driver).finish_revert_migration(
                     req.instance_uuid, power_on=req.power_on)
             except Exception as exc:
