@@ -119,6 +119,11 @@ class ServiceHostsInstances(errors.Conflict):
                 "the instances first.")
 
 
+class ServiceHasMigrations(errors.Conflict):
+    template = ("Unable to delete compute service that has in-progress migrations. Complete "
+                "the migrations or delete the instances first.")
+
+
 class HypervisorNotFound(errors.NotFound):
     template = "Hypervisor with ID '{hypervisor_id}' could not be found."
 

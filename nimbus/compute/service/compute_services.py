@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute import errors, host_zones
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import AggregateHostRow, ComputeNodeRow, InstanceRow
+from nimbus.compute.service import migrations
 from nimbus.core import db
 from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext
@@ -165,7 +166,8 @@ async def update_service(deps: ComputeDeps, ctx: RequestContext, service_id: str
 async def delete_service(deps: ComputeDeps, ctx: RequestContext, service_id: str, *,
                          by_uuid: bool) -> None:
     """Delete a service record. A compute service's nodes go with it, and their resource
-    providers leave placement; refused (409) while any instance is on its host."""
+    providers leave placement; refused (409) while any instance is on its host or a move to
+    or from it is in progress. Evacuations off it end there: what they held on it goes."""
     if by_uuid and not is_uuid(service_id):
         raise core_errors.BadRequest(f"Invalid uuid {service_id}")
     if not by_uuid and not re.fullmatch(r"\s*-?\d+\s*", service_id):
@@ -177,11 +179,13 @@ async def delete_service(deps: ComputeDeps, ctx: RequestContext, service_id: str
         if row is None or row.binary not in NOVA_SERVICES:
             raise errors.ServiceNotFound(service_id=service_id)
         providers: list[str] = []
+        evacuated: list[str] = []
         if row.binary == COMPUTE_BINARY:
             hosted = (await session.execute(select(func.count()).select_from(InstanceRow).where(
                 InstanceRow.host == row.host, InstanceRow.deleted_at.is_(None)))).scalar_one()
             if hosted:
                 raise errors.ServiceHostsInstances()
+            evacuated = await migrations.leaving_host(session, row.host)
             providers = list((await session.execute(select(ComputeNodeRow.uuid).where(
                 ComputeNodeRow.host == row.host))).scalars())
             await session.execute(delete(ComputeNodeRow).where(ComputeNodeRow.host == row.host))
@@ -190,6 +194,8 @@ async def delete_service(deps: ComputeDeps, ctx: RequestContext, service_id: str
                 AggregateHostRow.host == row.host))
         await session.delete(row)
     placement = deps.placement_for(ctx)
+    for migration_uuid in evacuated:  # what the host's guests held there, as Nova's cascade
+        await placement.delete_allocations(migration_uuid)
     for provider in providers:
         # As Nova: the service is gone either way; a provider placement keeps is logged.
         try:

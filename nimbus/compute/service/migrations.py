@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nimbus.compute import errors
 from nimbus.compute.models import FlavorRow, InstanceRow, MigrationRow
 from nimbus.core import db
 from nimbus.core import errors as core_errors
@@ -24,6 +25,10 @@ RESIZE, MIGRATION, LIVE, EVACUATION = "resize", "migration", "live-migration", "
 LIVE_IN_PROGRESS = ("queued", "accepted", "preparing", "running")
 # A resize or cold migration waiting for confirm or revert.
 FINISHED = "finished"
+# Nova's in-progress moves, which keep a compute service from being deleted: a resize waiting
+# for confirm counts, an evacuation done at its destination does not.
+IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "finished", "confirming",
+               "reverting", *LIVE_IN_PROGRESS)
 # Moves not over yet, whatever their kind: their uuid may still hold allocations.
 UNFINISHED = ("pre-migrating", "migrating", "post-migrating", "finished", "confirming",
               "reverting", *LIVE_IN_PROGRESS, "done")
@@ -122,3 +127,20 @@ async def list_migrations(factory: db.SessionFactory, ctx: RequestContext, polic
         query = query.order_by(MigrationRow.created_at.desc(), MigrationRow.id.desc())
         query = query.limit(min(q.limit, max_limit) if q.limit is not None else max_limit)
         return list((await session.execute(query)).scalars())
+
+
+async def leaving_host(session: AsyncSession, host: str) -> list[str]:
+    """Before `host`'s compute service is deleted: refuses (409) while a move to or from it is
+    in progress, and closes the evacuations off it that the host never came back to clean
+    up; their migrations' uuids, whose allocations on it the caller deletes."""
+    busy = (await session.execute(select(MigrationRow.id).where(
+        or_(MigrationRow.source_compute == host, MigrationRow.dest_compute == host),
+        MigrationRow.status.in_(IN_PROGRESS)).limit(1))).scalar()
+    if busy is not None:
+        raise errors.ServiceHasMigrations()
+    left = list((await session.execute(select(MigrationRow.uuid).where(
+        MigrationRow.source_compute == host, MigrationRow.migration_type == EVACUATION,
+        MigrationRow.status == "done"))).scalars())
+    for migration_uuid in left:
+        await set_status(session, migration_uuid, "completed", expected=("done",))
+    return left

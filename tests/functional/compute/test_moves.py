@@ -411,3 +411,43 @@ async def test_resize_to_the_same_host_and_auto_confirm(tmp_path: Path) -> None:
         assert cloud.compute is not None
         driver = cloud.compute.agents["fake-1"][0].driver
         assert isinstance(driver, FakeDriver) and driver.guests[sid].spec.memory_mb == 2048
+
+
+async def test_deleting_a_host_that_never_came_back_ends_its_evacuations(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server = await active_server(cloud, admin)
+    sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    assert cloud.compute is not None
+    await cloud.compute.agents[source][1].stop()
+    service_id = await _force_down(cloud, admin, source, True)
+    assert (await action(cloud, admin, sid, {"evacuate": {}}, "2.14")).status_code == 200
+    migration = await wait_migration(cloud, admin, sid, "done")
+    rp = await provider(cloud, admin, source)
+    assert await allocations(cloud, admin, migration["uuid"]) == {rp: TINY}
+
+    deleted = await cloud.client.delete(f"{V}/os-services/{service_id}",
+                                        headers={**admin, **mv("2.53")})
+
+    assert deleted.status_code == 204, deleted.text
+    assert (await migrations_of(cloud, admin, sid))[0]["status"] == "completed"
+    assert await allocations(cloud, admin, migration["uuid"]) == {}
+    gone = await cloud.client.get(f"/placement/resource_providers/{rp}", headers=admin)
+    assert gone.status_code == 404
+
+
+async def test_a_host_with_a_resize_to_confirm_cannot_be_deleted(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server = await active_server(cloud, admin)
+    sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    assert (await action(cloud, admin, sid, {"migrate": None})).status_code == 202
+    await wait_for(cloud, admin, sid, "VERIFY_RESIZE")
+    assert cloud.compute is not None
+    await cloud.compute.agents[source][1].stop()
+    found = await cloud.client.get(f"{V}/os-services?host={source}&binary=nova-compute",
+                                   headers={**admin, **mv("2.53")})
+
+    refused = await cloud.client.delete(f"{V}/os-services/{found.json()['services'][0]['id']}",
+                                        headers={**admin, **mv("2.53")})
+
+    assert refused.status_code == 409
+    assert "in-progress migrations" in refused.json()["conflictingRequest"]["message"]
