@@ -84,7 +84,9 @@ class BlockDevice(_Payload):
     """A volume of a server as its agent handles it (from its block device mapping)."""
 
     volume_id: str
-    attachment_id: str
+    # None for a volume the API had made from an image: the agent reserves it once it is
+    # available.
+    attachment_id: str | None
     project_id: str
     device_name: str
     boot_index: int | None = None

@@ -89,6 +89,12 @@ class ConductorAPI:
         found = await self.client.call(ctx, "block_devices", instance_uuid=instance_uuid)
         return [BlockDevice.model_validate(item) for item in found]
 
+    async def block_device_reserved(self, ctx: RequestContext, instance_uuid: str,
+                                    volume_id: str, attachment_id: str) -> None:
+        """Record the attachment the agent made for a volume made from an image."""
+        await self.client.call(ctx, "block_device_reserved", instance_uuid=instance_uuid,
+                               volume_id=volume_id, attachment_id=attachment_id)
+
     async def compute_node_update(self, ctx: RequestContext, report: ComputeNodeReport) -> None:
         await self.client.call(ctx, "compute_node_update", report=report.model_dump(mode="json"))
 

@@ -1,5 +1,6 @@
 """Servers with volumes through the real `openstack` CLI against `make up`: attach and detach a
-volume, boot from a bootable volume, delete everything; the volume backend keeps no file."""
+volume, boot from a bootable volume and from a volume made from an image, delete everything;
+the volume backend keeps no file."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 def test_volumes_on_servers_through_the_cli(nimbus: RunningCloud, admin_cli: Cli,
                                             tmp_path: Path) -> None:
-    data, snap, boot, image, vm, bfv = (unique(p) for p in ("v", "snap", "bv", "img", "vm",
-                                                            "bfv"))
+    data, snap, boot, image, vm, bfv, bfi = (unique(p) for p in ("v", "snap", "bv", "img",
+                                                                 "vm", "bfv", "bfi"))
     disk = tmp_path / "disk.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "64M"], check=True)
     admin_cli.run("image", "create", "--disk-format", "qcow2", "--container-format", "bare",
@@ -49,8 +50,17 @@ def test_volumes_on_servers_through_the_cli(nimbus: RunningCloud, admin_cli: Cli
     assert admin_cli.json("server", "show", bfv)["image"] == "N/A (booted from volume)"
     assert wait_status(admin_cli, ["volume"], boot, "in-use", "error")["status"] == "in-use"
 
-    admin_cli.run("server", "delete", "--wait", vm, bfv)
+    from_image = admin_cli.json("server", "create", "--flavor", "m1.tiny", "--image", image,
+                                "--boot-from-volume", "1", "--nic", "none", "--wait", bfi)
+    assert from_image["status"] == "ACTIVE"
+    [made] = admin_cli.json("server", "show", bfi)["volumes_attached"]
+
+    admin_cli.run("server", "delete", "--wait", vm, bfv, bfi)
     assert wait_status(admin_cli, ["volume"], boot, "available", "error")["attachments"] == []
+    assert wait_status(admin_cli, ["volume"], made["id"], "available", "error")["bootable"] in (
+        True, "true")
+    admin_cli.run("volume", "delete", made["id"])
+    wait_gone(admin_cli, ["volume"], made["id"])
     admin_cli.run("volume", "snapshot", "delete", snap)
     wait_gone(admin_cli, ["volume", "snapshot"], snap)
     admin_cli.run("volume", "delete", data, boot)

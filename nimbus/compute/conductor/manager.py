@@ -270,6 +270,11 @@ class ConductorManager(ConductorMoves):
             found = await block_devices.payloads(session, instance_uuid, row.project_id)
             return [d.model_dump(mode="json") for d in found]
 
+    async def block_device_reserved(self, ctx: RequestContext, instance_uuid: str,
+                                    volume_id: str, attachment_id: str) -> None:
+        async with db.transaction(self.factory) as session:
+            await block_devices.set_attachment(session, instance_uuid, volume_id, attachment_id)
+
     async def instances_on_host(self, ctx: RequestContext, host: str) -> list[dict[str, Any]]:
         async with self.factory() as session:
             rows = await session.execute(select(InstanceRow).where(

@@ -61,7 +61,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
             await _advance(agent, ctx, uuid, TaskState.BLOCK_DEVICE_MAPPING, step,
                            network_info=ports)
             step = TaskState.BLOCK_DEVICE_MAPPING
-            connections = await volumes.connect_all(agent, req.block_devices)
+            connections = await volumes.connect_all(agent, ctx, uuid, req.block_devices)
         await _advance(agent, ctx, uuid, TaskState.SPAWNING, step, network_info=ports)
         image_path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
         info = await agent.driver.spawn(GuestSpec(

@@ -13,8 +13,10 @@ and completes. The agent works as the service user, which may act on any project
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import platform
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,16 +32,40 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
+# How long a build waits for the volume service to write a volume from an image.
+IMAGE_VOLUME_TIMEOUT = 600.0
+
 
 class Volumes:
     def __init__(self, client: VolumeClient, token: Callable[[], Awaitable[str]]) -> None:
         self.client = client
         self.token = token
 
+    async def reserve_when_available(self, instance_uuid: str, device: BlockDevice, *,
+                                     timeout: float) -> BlockDevice:
+        """For a volume made from an image at create: wait until the volume service has
+        written it, then reserve it for the server; the device with its attachment."""
+        token = await self.token()
+        deadline = time.monotonic() + timeout
+        delay = 0.1
+        while True:
+            volume = await self.client.get_volume(token, device.project_id, device.volume_id)
+            if volume["status"] == "available":
+                break
+            if volume["status"] != "creating" or time.monotonic() > deadline:
+                raise errors.InvalidVolume(reason=f"volume {device.volume_id} made from an "
+                                                  f"image is {volume['status']}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        attachment = await self.client.create_attachment(token, device.project_id,
+                                                         device.volume_id, instance_uuid)
+        return device.model_copy(update={"attachment_id": attachment["id"]})
+
     async def connect(self, host: str,
                       device: BlockDevice) -> tuple[dict[str, Any], VolumeConnection]:
         """The attachment connected for this host: its connection_info, and the volume as the
         driver takes it."""
+        assert device.attachment_id is not None, "a volume is reserved before it is connected"
         connector = {"host": host, "platform": platform.machine(), "os_type": "linux",
                      "multipath": False, "mountpoint": device.device_name}
         attachment = await self.client.update_attachment(
@@ -56,6 +82,7 @@ class Volumes:
                                       boot_index=device.boot_index)
 
     async def complete(self, device: BlockDevice) -> None:
+        assert device.attachment_id is not None, "a volume is reserved before it is completed"
         await self.client.complete_attachment(await self.token(), device.project_id,
                                               device.attachment_id)
 
@@ -65,8 +92,9 @@ class Volumes:
         token = await self.token()
         for device in devices:
             try:
-                await self.client.delete_attachment(token, device.project_id,
-                                                    device.attachment_id)
+                if device.attachment_id is not None:
+                    await self.client.delete_attachment(token, device.project_id,
+                                                        device.attachment_id)
                 if deleting and device.delete_on_termination:
                     await self.client.delete_volume(token, device.project_id, device.volume_id)
             except Exception as exc:  # reported, and the next volume is still released
@@ -101,11 +129,17 @@ async def detach_volume(agent: ComputeAgent, ctx: RequestContext, uuid: str,
     await agent.volumes.release([device], deleting=False)
 
 
-async def connect_all(agent: ComputeAgent, devices: list[BlockDevice]) -> tuple[
-        VolumeConnection, ...]:
-    """At build: every volume the server boots with, connected and completed."""
+async def connect_all(agent: ComputeAgent, ctx: RequestContext, uuid: str,
+                      devices: list[BlockDevice]) -> tuple[VolumeConnection, ...]:
+    """At build: every volume the server boots with, reserved (the ones made from an image,
+    recorded through the conductor), connected and completed."""
     connections = []
     for device in devices:
+        if device.attachment_id is None:
+            device = await agent.volumes.reserve_when_available(uuid, device,
+                                                                timeout=IMAGE_VOLUME_TIMEOUT)
+            await agent.conductor.block_device_reserved(ctx, uuid, device.volume_id,
+                                                        device.attachment_id or "")
         _, connection = await agent.volumes.connect(agent.host, device)
         await agent.volumes.complete(device)
         connections.append(connection)

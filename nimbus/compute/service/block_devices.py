@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.models import BlockDeviceMappingRow
@@ -38,7 +38,7 @@ async def of_instance(session: AsyncSession, uuid: str) -> list[BlockDeviceMappi
 
 
 def payload(row: BlockDeviceMappingRow, project_id: str) -> BlockDevice:
-    return BlockDevice(volume_id=row.volume_id, attachment_id=row.attachment_id or "",
+    return BlockDevice(volume_id=row.volume_id, attachment_id=row.attachment_id,
                        project_id=project_id, device_name=row.device_name,
                        boot_index=row.boot_index,
                        delete_on_termination=row.delete_on_termination)
@@ -46,6 +46,13 @@ def payload(row: BlockDeviceMappingRow, project_id: str) -> BlockDevice:
 
 async def payloads(session: AsyncSession, uuid: str, project_id: str) -> list[BlockDevice]:
     return [payload(r, project_id) for r in await of_instance(session, uuid)]
+
+
+async def set_attachment(session: AsyncSession, uuid: str, volume_id: str,
+                         attachment_id: str) -> None:
+    await session.execute(update(BlockDeviceMappingRow).where(
+        BlockDeviceMappingRow.instance_uuid == uuid,
+        BlockDeviceMappingRow.volume_id == volume_id).values(attachment_id=attachment_id))
 
 
 async def forget(session: AsyncSession, uuid: str) -> None:

@@ -202,8 +202,9 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     wanted = boot_volumes.parse(server.block_device_mapping_v2, server.imageRef, max_count)
     async with deps.read() as session:
         flavor = await resolve_flavor(session, ctx, str(server.flavorRef))
-    image = await boot_volumes.check(deps, ctx, wanted) or await image_for_flavor(
-        deps, ctx, wanted.image_ref or server.imageRef, flavor)
+    root_image, wanted = await boot_volumes.check(deps, ctx, wanted)
+    image = root_image or await image_for_flavor(deps, ctx, wanted.image_ref or server.imageRef,
+                                                 flavor)
     requested_networks = await networks.resolve(deps, ctx, server.networks, version, max_count)
     auto_disk = disk_config.choose(server.disk_config, image.id,
                                    image.properties.get("auto_disk_config"))

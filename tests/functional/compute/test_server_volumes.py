@@ -316,3 +316,34 @@ async def test_boot_from_image_with_its_root_mapping_and_a_data_volume(cloud: Cl
     assert (await cloud.client.delete(f"{V}/servers/{server['id']}",
                                       headers=admin)).status_code == 204
     assert await vol.wait_for(cloud, admin, volume["id"], "DELETED") is None
+
+
+async def test_boot_from_a_volume_made_from_an_image(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    mapping = {"uuid": image, "boot_index": 0, "source_type": "image",
+               "destination_type": "volume", "delete_on_termination": True}
+    body = {"server": {"name": "bfi", "flavorRef": "1", "networks": "none",
+                       "block_device_mapping_v2": [mapping]}}
+    missing = {"server": {**body["server"], "block_device_mapping_v2": [
+        {**mapping, "uuid": "3f5b1c1e-0000-4000-8000-000000000000"}]}}
+    assert (await cloud.client.post(f"{V}/servers", headers=admin,
+                                    json=missing)).status_code == 400
+
+    created = await cloud.client.post(f"{V}/servers", headers={**admin, **LATEST}, json=body)
+    assert created.status_code == 202, created.text
+    server = await wait_for(cloud, admin, created.json()["server"]["id"], "ACTIVE", "ERROR")
+
+    assert server is not None and server["status"] == "ACTIVE", server
+    assert server["image"] == ""
+    [attached] = server["os-extended-volumes:volumes_attached"]
+    assert attached["delete_on_termination"] is True
+    volume = await vol.show(cloud, admin, "volume", attached["id"])
+    assert volume is not None and volume["status"] == "in-use" and volume["size"] == 1
+    assert volume["volume_image_metadata"]["image_id"] == image
+    assert guest_volumes(cloud, server["id"])[volume["id"]].boot_index == 0
+
+    assert (await cloud.client.delete(f"{V}/servers/{server['id']}",
+                                      headers=admin)).status_code == 204
+    assert await vol.wait_for(cloud, admin, volume["id"], "DELETED") is None
+    assert vol.files(cloud) == set()
