@@ -65,6 +65,8 @@ APT_PACKAGES: list[AptPackage] = [
                lambda: shutil.which("iptables-restore") is not None, optional=True),
     AptPackage("nftables", "anti-spoofing on the bridges", lambda: shutil.which("nft") is not None,
                optional=True),
+    AptPackage("conntrack", "flows a changed security group no longer allows are cut",
+               lambda: shutil.which("conntrack") is not None, optional=True),
     # A QEMU compute host (nimbus/compute/virt/qemu) and the test guest image it offers
     # (nimbus/guestimage); without them `nimbus up` runs fake hosts only.
     AptPackage("qemu-system-x86", "real guests on a QEMU compute host",

@@ -1,5 +1,6 @@
 """The network agent as a background service: `nimbus serve network-agent`, or a task of
-`nimbus up` when the machine can run the dataplane (root, ip, dnsmasq, iptables, nft)."""
+`nimbus up` when the machine can run the dataplane (root, ip, dnsmasq, iptables, nft,
+conntrack)."""
 
 from __future__ import annotations
 

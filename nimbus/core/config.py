@@ -137,8 +137,8 @@ class NetworkSettings(BaseModel):
     # How a bound port is plugged: our agent plugs into Linux bridges.
     vif_type: str = "bridge"
     # Whether `nimbus up` runs the network agent (bridges, DHCP, security groups in
-    # namespaces; needs root, ip, dnsmasq, iptables, nft). None: when a compute host's driver
-    # needs it (QEMU), so fake-driver clouds leave the host untouched.
+    # namespaces; needs root, ip, dnsmasq, iptables, nft, conntrack). None: when a compute
+    # host's driver needs it (QEMU), so fake-driver clouds leave the host untouched.
     dataplane: bool | None = None
     quotas: NetworkQuotaSettings = NetworkQuotaSettings()
     # The subnet an auto-allocated topology gets (each project has its own router).

@@ -144,10 +144,20 @@ def render_iptables(filters: list[PortFilter]) -> str:
                       ":OUTPUT ACCEPT [0:0]", *chains, *rules, "COMMIT"]) + "\n"
 
 
-async def apply(host_ns: str, filters: list[PortFilter]) -> None:
-    """Replace both rulesets of the host namespace with these ports' filters."""
+async def apply(host_ns: str, filters: list[PortFilter], *,
+                forget: tuple[str, ...] = ()) -> None:
+    """Replace both rulesets of the host namespace with these ports' filters, then drop the
+    tracked flows of the `forget` addresses (ports whose filter changed or went): a flow the
+    old rules let in would otherwise outlive them, as ESTABLISHED."""
     await ip.exec_in(host_ns, "iptables-restore", stdin=render_iptables(filters))
     await ip.exec_in(host_ns, "nft", "-f", "-", stdin=render_nft(filters))
+    for address in forget:
+        for side in ("--orig-src", "--orig-dst"):
+            try:
+                await ip.exec_in(host_ns, "conntrack", "-D", side, address)
+            except ip.CommandFailed as exc:
+                if "0 flow entries" not in exc.stderr:  # conntrack's way to say "none"
+                    raise
 
 
 async def ensure_baseline(host_ns: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
-PROGRAMS = ("ip", "dnsmasq", "iptables-restore", "nft")
+PROGRAMS = ("ip", "dnsmasq", "iptables-restore", "nft", "conntrack")
 
 
 def missing() -> list[str]:

@@ -31,6 +31,13 @@ LOG = logging.getLogger(__name__)
 BINARY = "neutron-linuxbridge-agent"
 
 
+def _changed_addresses(old: list[PortFilter], new: list[PortFilter]) -> tuple[str, ...]:
+    """The addresses of secured ports whose filter changed or went."""
+    now = {f.port_id: f for f in new}
+    return tuple(sorted({a for f in old if f.secured and now.get(f.port_id) != f
+                         for a in f.ips}))
+
+
 class NetworkAgent:
     def __init__(self, state_dir: Path, network: NetworkClient,
                  token: Callable[[], Awaitable[str]]) -> None:
@@ -76,7 +83,8 @@ class NetworkAgent:
                 self._filters, self._dhcp, self._routers = None, {}, {}
             filters = desired.port_filters(snap)
             if filters != self._filters:
-                await firewall.apply(self.host_ns, filters)
+                await firewall.apply(self.host_ns, filters,
+                                     forget=_changed_addresses(self._filters or [], filters))
                 self._filters = filters
             wanted = {k: v for k, v in desired.dhcp_networks(snap).items() if v is not None}
             for network_id, net in wanted.items():

@@ -14,7 +14,7 @@ import pytest
 
 from nimbus.dataplane import dhcp, ip, names, router
 
-TOOLS = ("ip", "dnsmasq", "iptables-restore", "nft", "busybox", "ping")
+TOOLS = ("ip", "dnsmasq", "iptables-restore", "nft", "conntrack", "busybox", "ping")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]
 
 skip_unless_root = pytest.mark.skipif(

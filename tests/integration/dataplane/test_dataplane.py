@@ -6,6 +6,8 @@ test makes, and the fixtures check that nothing is left.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 from pathlib import Path
 
@@ -147,3 +149,25 @@ async def test_dhcp_reloads_hosts_and_disable_leaves_nothing(
     assert not ip.netns_exists(names.dhcp_namespace(network_id))
     assert dhcp.enabled_networks(state_dir) == []
     assert dnsmasq_pids(state_dir) == []
+
+
+async def test_removing_a_rule_cuts_the_flow_it_let_in(
+        state_dir: Path, host_ns: str, guests: list[FakeGuest]) -> None:
+    network_id, guest_port, dhcp_port, subnet_id = ids()
+    await vif.ensure_host_namespace(host_ns)
+    await firewall.apply(host_ns, filters(guest_port, dhcp_port, Rule("ingress", "icmp")))
+    guest = FakeGuest(host_ns, guest_port, GUEST_MAC)
+    guests.append(guest)
+    await guest.attach(network_id)
+    await dhcp.enable(state_dir, host_ns, dhcp_network(network_id, dhcp_port, subnet_id, ()))
+    await ip.run("addr", "add", f"{GUEST_IP}/24", "dev", "eth0", netns=guest.netns)
+    assert pings(names.dhcp_namespace(network_id), GUEST_IP)
+    # One ping process is one tracked ICMP flow: its echoes go on being "established".
+    proc = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", names.dhcp_namespace(network_id), "ping", "-n", "-i", "0.2",
+        "-c", "30", "-W", "1", GUEST_IP, stdout=asyncio.subprocess.PIPE)
+    await asyncio.sleep(2.0)
+    await firewall.apply(host_ns, filters(guest_port, dhcp_port), forget=(GUEST_IP,))
+    out, _ = await proc.communicate()
+    received = int(re.search(rb"(\d+) received", out).group(1))  # type: ignore[union-attr]
+    assert 0 < received < 25, out
