@@ -210,3 +210,26 @@ async def test_qemu_volumes_snapshot_and_crash_dump_on_a_running_guest(
     finally:
         await driver.destroy(UUID)
     assert vol1.exists() and vol2.exists()  # the volume service owns them
+
+
+async def test_qemu_rescue_boots_the_image_with_the_own_disk_second(
+        image: GuestImage, tmp_path: Path) -> None:
+    driver = make_driver(tmp_path / "state", image)
+    console = tmp_path / "state" / "instances" / UUID / "console.log"
+    markers = lambda: console.read_text(errors="replace").count(LOGIN_MARKER)  # noqa: E731
+    blocks = lambda: [line for line in console.read_text(errors="replace").splitlines()  # noqa: E731
+                      if line.startswith("BLOCK: ")]
+    try:
+        await driver.spawn(dataclasses.replace(spec(image.disk), user_data=WATCH_BLOCK))
+        await wait_for("login marker", lambda: markers() == 1)
+        # No rescue image given: the guest's own image, as Nova does.
+        assert (await driver.rescue(UUID, None, "qcow2", None)).power_state is PowerState.RUNNING
+        await wait_for("rescue boot", lambda: markers() == 2)
+        await wait_for("two disks", lambda: blocks()[-1:] == ["BLOCK: sr0 vda vdb "], timeout=30)
+        assert (await driver.unrescue(UUID)).power_state is PowerState.RUNNING
+        await wait_for("own boot", lambda: markers() == 3)
+        await wait_for("one disk", lambda: blocks()[-1:] == ["BLOCK: sr0 vda "], timeout=30)
+        assert not (tmp_path / "state" / "instances" / UUID / "rescue.qcow2").exists()
+        assert (await driver.unrescue(UUID)).power_state is PowerState.RUNNING  # idempotent
+    finally:
+        await driver.destroy(UUID)

@@ -87,3 +87,13 @@ def test_config_drive_is_labelled_config_2_with_nova_files(tmp_path: Path) -> No
         assert read("user_data") == b"#!/bin/sh\necho hi\n"
     finally:
         iso.close()
+
+
+def test_rescue_command_line_boots_the_rescue_disk_first() -> None:
+    argv = cmdline.argv("qemu", "tcg", "pc", guest(), Instance(Path("/s/instances") / UUID))
+    rescued = cmdline.rescued(argv, "/s/rescue.qcow2")
+    devices = [rescued[i + 1] for i, a in enumerate(rescued) if a == "-device"]
+    assert devices == ["virtio-blk-pci,drive=rescue,id=rescue-disk,bootindex=0",
+                       "virtio-blk-pci,drive=root,id=root-disk"]
+    with pytest.raises(ValueError, match="from an image"):
+        cmdline.rescued([a for a in argv if a != cmdline.ROOT_DEVICE], "/s/rescue.qcow2")

@@ -36,8 +36,23 @@ def argv(binary: str, accel: str, machine: str, guest: GuestSpec, inst: Instance
     if guest.image_path is not None:  # else a volume with boot_index 0 is the root disk
         cmd += ["-blockdev", f"driver=file,node-name=root-file,filename={inst.disk}",
                 "-blockdev", "driver=qcow2,node-name=root,file=root-file",
-                "-device", "virtio-blk-pci,drive=root,id=root-disk,bootindex=0"]
+                "-device", ROOT_DEVICE]
     for i, vif in enumerate(nics(guest.vifs)):
         cmd += ["-netdev", f"tap,id=net{i},ifname={vif.tap},script=no,downscript=no",
                 "-device", f"virtio-net-pci,netdev=net{i},mac={vif.mac},id=nic-{vif.port_id}"]
     return cmd
+
+
+ROOT_DEVICE = "virtio-blk-pci,drive=root,id=root-disk,bootindex=0"
+
+
+def rescued(argv: list[str], rescue_disk: str) -> list[str]:
+    """`argv` booting from `rescue_disk` first, the guest's own disk second (/dev/vdb)."""
+    if ROOT_DEVICE not in argv:
+        raise ValueError("only a guest booted from an image can be rescued")
+    at = argv.index("-blockdev")  # the root disk's first node: the rescue disk goes before it
+    rescue = ["-blockdev", f"driver=file,node-name=rescue-file,filename={rescue_disk}",
+              "-blockdev", "driver=qcow2,node-name=rescue,file=rescue-file",
+              "-device", "virtio-blk-pci,drive=rescue,id=rescue-disk,bootindex=0"]
+    own = [a if a != ROOT_DEVICE else "virtio-blk-pci,drive=root,id=root-disk" for a in argv]
+    return [*own[:at], *rescue, *own[at:]]

@@ -9,6 +9,8 @@
         qmp.sock        QMP monitor
         qemu.log        QEMU's stderr
         suspend.state   the saved guest while suspended
+        volumes.json    attached volumes (volumes.py)
+        rescue.qcow2    the rescue disk, while in rescue
 
 The directory is the guest: it exists from spawn to destroy, whether QEMU runs or not.
 A unix socket's path must fit in 108 bytes and state directories can be deeper, so QEMU and
@@ -50,6 +52,11 @@ class Instance:
     @property
     def config_drive(self) -> Path:
         return self.path / "config.iso"
+
+    @property
+    def rescue_disk(self) -> Path:
+        """Present while the guest is in rescue: an overlay on the rescue image."""
+        return self.path / "rescue.qcow2"
 
     @property
     def console(self) -> Path:
