@@ -18,7 +18,7 @@ import pytest
 
 from nimbus.compute.states import PowerState
 from nimbus.compute.virt.driver import GuestNotRunning, GuestSpec, VolumeConnection
-from nimbus.compute.virt.qemu import BootFailed, QemuConfig, QemuDriver
+from nimbus.compute.virt.qemu import BootFailed, QemuConfig, QemuDriver, QemuError
 from nimbus.compute.virt.qemu.process import live_pid
 from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
 
@@ -233,3 +233,22 @@ async def test_qemu_rescue_boots_the_image_with_the_own_disk_second(
         assert (await driver.unrescue(UUID)).power_state is PowerState.RUNNING  # idempotent
     finally:
         await driver.destroy(UUID)
+
+
+async def test_qemu_guest_boots_from_a_volume(image: GuestImage, tmp_path: Path) -> None:
+    driver = make_driver(tmp_path / "state", image)
+    volume = tmp_path / "boot-volume.qcow2"
+    qemu_img("convert", "-O", "qcow2", str(image.disk), str(volume))
+    console = tmp_path / "state" / "instances" / UUID / "console.log"
+    boot = VolumeConnection(volume_id="b0000000-0000-4000-8000-00000000b007", path=volume,
+                            format="qcow2", device_name="/dev/vda", boot_index=0)
+    try:
+        await driver.spawn(GuestSpec(uuid=UUID, name="bfv-guest", vcpus=1, memory_mb=128,
+                                     root_gb=1, volumes=(boot,)))
+        await wait_for("login marker", lambda: LOGIN_MARKER in console.read_text(errors="replace"))
+        assert not (tmp_path / "state" / "instances" / UUID / "disk.qcow2").exists()
+        with pytest.raises(QemuError, match="boots from a volume"):
+            await driver.snapshot(UUID, tmp_path / "snap.qcow2", "qcow2")
+    finally:
+        await driver.destroy(UUID)
+    assert volume.exists()
