@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 
 from nimbus.dataplane import ip, names
 
@@ -161,7 +162,12 @@ async def apply(host_ns: str, filters: list[PortFilter], *,
 
 
 async def ensure_baseline(host_ns: str) -> None:
-    """Close every tap if no filter was ever written here (a fresh namespace)."""
+    """Close every tap if no filter was ever written here (a fresh namespace). Without nft
+    there is no network agent either (it needs nft): taps then join a bare bridge, so a guest
+    still boots, with no DHCP and no filtering, rather than failing."""
+    if shutil.which("nft") is None:
+        LOG.warning("nft is not installed: taps in %s are not filtered", host_ns)
+        return
     try:
         await ip.exec_in(host_ns, "nft", "list", "table", "bridge", NFT_TABLE)
     except ip.CommandFailed:

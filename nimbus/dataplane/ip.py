@@ -80,9 +80,15 @@ async def ensure_netns(name: str) -> bool:
             raise
         return False
     await run("link", "set", "lo", "up", netns=name)
-    await exec_in(name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
-                  "net.ipv6.conf.default.disable_ipv6=1")
+    await set_sysctl(name, "net.ipv6.conf.all.disable_ipv6", "1")
+    await set_sysctl(name, "net.ipv6.conf.default.disable_ipv6", "1")
     return True
+
+
+async def set_sysctl(netns: str, key: str, value: str) -> None:
+    """A per-namespace sysctl, written through /proc inside the namespace (no procps needed)."""
+    path = "/proc/sys/" + key.replace(".", "/")
+    await exec_in(netns, "sh", "-c", 'echo "$1" > "$2"', "sh", value, path)
 
 
 async def delete_netns(name: str) -> None:

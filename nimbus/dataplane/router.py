@@ -84,7 +84,7 @@ async def enable(state_dir: Path, host_ns: str, spec: RouterSpec) -> None:
     (state_root(state_dir) / spec.router_id).mkdir(parents=True, exist_ok=True)
     netns = names.router_namespace(spec.router_id)
     if await ip.ensure_netns(netns):
-        await ip.exec_in(netns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        await ip.set_sysctl(netns, "net.ipv4.ip_forward", "1")
     legs = {names.router_interface(p.port_id): p for p in spec.interfaces}
     floating = tuple(f"{f.floating_ip}/32" for f in spec.floating_ips)
     if spec.gateway is not None:
