@@ -19,7 +19,17 @@ from typing import Any
 
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import BlockDevice, BuildRequest, InstanceOnHost, RequestedNetwork
-from nimbus.compute.ops import build, networking, power, rebuild, rescue, shelve, snapshot, volumes
+from nimbus.compute.ops import (
+    build,
+    networking,
+    power,
+    rebuild,
+    rescue,
+    shelve,
+    snapshot,
+    steps,
+    volumes,
+)
 from nimbus.compute.ops.moves import MoveHandlers
 from nimbus.compute.ops.networking import Ports
 from nimbus.compute.ops.volumes import Volumes
@@ -99,6 +109,8 @@ class ComputeAgent(MoveHandlers):
         guests = {g.uuid: g for g in await self.driver.list_guests()}
         for uuid, instance in known.items():
             guest = guests.get(uuid)
+            if instance.task_state in steps.INTERRUPTED and uuid not in self._locks:
+                await steps.recover(self, ctx, instance)
             if instance.task_state == TaskState.DELETING:
                 await build.terminate(self, ctx, uuid)
             elif instance.task_state in _BUILDING and uuid not in self._locks:

@@ -110,8 +110,8 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
     await agent.conductor.event_start(ctx, uuid, UNSHELVE_EVENT, agent.host)
     try:
         agent.tracker.claim(uuid, req.flavor)
-        await steps.advance(agent, ctx, uuid, {"task_state": TaskState.SPAWNING},
-                            TaskState.UNSHELVING)
+        # The task stays `unshelving` throughout: `spawning` would look like a build to the
+        # agent's restart reconciliation, which reschedules builds.
         ports = await agent.conductor.network_info(ctx, uuid)
         await _bind_ports(agent, ports, agent.host)
         info = await rebuild.spawn_from(agent, req, ports)
@@ -120,7 +120,7 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
         await _forget_image(agent, req.image_id)
         await steps.advance(agent, ctx, uuid, {
             "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,
-            "system_metadata": system_metadata}, TaskState.SPAWNING, finish_event=UNSHELVE_EVENT)
+            "system_metadata": system_metadata}, TaskState.UNSHELVING, finish_event=UNSHELVE_EVENT)
     except Exception as exc:
         if spawned:
             await agent.driver.destroy(uuid)
@@ -129,6 +129,6 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
         await agent.tracker.placement.delete_allocations(uuid)
         await steps.failed(agent, ctx, uuid, UNSHELVE_EVENT, exc,
                            {"task_state": None, "host": None, "node": None},
-                           [TaskState.UNSHELVING, TaskState.SPAWNING])
+                           [TaskState.UNSHELVING])
     finally:
         agent.schedule_tracker_update(ctx)

@@ -9,7 +9,8 @@ import logging
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from nimbus.compute.states import TaskState
+from nimbus.compute.objects import InstanceOnHost
+from nimbus.compute.states import TaskState, VmState
 from nimbus.core.context import RequestContext
 
 if TYPE_CHECKING:
@@ -41,3 +42,36 @@ async def failed(agent: ComputeAgent, ctx: RequestContext, uuid: str, event: str
                                               expected_host=agent.host)
     details = "".join(traceback.format_exception(exc))[-4000:]
     await agent.conductor.event_finish(ctx, uuid, event, agent.host, error=details)
+
+
+# What an action interrupted by an agent restart leaves (Nova's _init_instance): the task is
+# dropped, except that a half-done rebuild has lost its old disk and is in ERROR.
+_RECOVERED: dict[TaskState, dict[str, Any]] = {
+    **{task: {"task_state": None} for task in (
+        TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING,
+        TaskState.SHELVING, TaskState.SHELVING_IMAGE_PENDING_UPLOAD,
+        TaskState.SHELVING_IMAGE_UPLOADING, TaskState.SHELVING_OFFLOADING,
+        TaskState.RESCUING, TaskState.UNRESCUING, TaskState.UNSHELVING)},
+    **{task: {"vm_state": VmState.ERROR, "task_state": None} for task in (
+        TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING,
+        TaskState.REBUILD_SPAWNING)},
+}
+INTERRUPTED = frozenset(_RECOVERED)
+
+
+async def recover(agent: ComputeAgent, ctx: RequestContext, instance: InstanceOnHost) -> None:
+    """Put an instance whose action died with the agent at rest again; an offloaded server
+    that was being unshelved here gives its new host back."""
+    assert instance.task_state is not None
+    updates = dict(_RECOVERED[TaskState(instance.task_state)])
+    offloaded = instance.vm_state == VmState.SHELVED_OFFLOADED
+    if offloaded:
+        updates.update(host=None, node=None)
+    LOG.warning("%s of %s stopped when the agent on %s restarted", instance.task_state,
+                instance.uuid, agent.host)
+    if await agent.conductor.instance_update(ctx, instance.uuid, updates,
+                                             expected_task_state=[instance.task_state],
+                                             expected_host=agent.host) and offloaded:
+        await agent.driver.destroy(instance.uuid)
+        agent.tracker.release(instance.uuid)
+        await agent.tracker.placement.delete_allocations(instance.uuid)

@@ -3,6 +3,8 @@ each through the API, the conductor and the agent, with Nova's states, answers a
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -427,3 +429,44 @@ async def test_actions_in_the_wrong_state_are_409(cloud: Cloud) -> None:
 
     assert answers == {"createImage": 409, "rescue": 409, "rebuild": 409, "shelve": 409,
                        "shelveOffload": 409, "unshelve": 409}
+
+
+# -- an agent that restarts mid-action -----------------------------------------------------
+
+
+async def test_agent_restart_settles_interrupted_actions(cloud: Cloud) -> None:
+    assert cloud.compute is not None
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    snapshotted, rebuilt = await _active(cloud, admin, image), await _active(cloud, admin, image)
+    hosts = {(await wait_for(cloud, admin, s, "ACTIVE") or {})["OS-EXT-SRV-ATTR:host"]
+             for s in (snapshotted, rebuilt)}
+    slow = {h: cloud.compute.agents[h][0].driver for h in hosts}
+    for driver in slow.values():
+        assert isinstance(driver, FakeDriver)
+        driver.config = dataclasses.replace(driver.config, action_delay=30, spawn_delay=30)
+    assert (await _act(cloud, admin, snapshotted, {"createImage": {"name": "cut"}})).status_code == 202
+    assert (await _act(cloud, admin, rebuilt, {"rebuild": {"imageRef": image}})).status_code == 202
+    for server_id, task in ((snapshotted, "image_pending_upload"), (rebuilt, "rebuilding")):
+        for _ in range(3000):
+            shown = await wait_for(cloud, admin, server_id, "ACTIVE", "REBUILD")
+            if shown is not None and shown["OS-EXT-STS:task_state"] == task:
+                break
+            await asyncio.sleep(0.01)
+
+    # The agents die mid-action and start again with a fresh hypervisor view.
+    for host in hosts:
+        agent, runner = cloud.compute.agents[host]
+        for server_ in runner.servers:
+            server_.stop_timeout = 0.05  # type: ignore[attr-defined]
+        await runner.stop()
+        await agent.stop()
+        old = slow[host]
+        assert isinstance(old, FakeDriver)
+        agent.driver = FakeDriver(dataclasses.replace(old.config, action_delay=0, spawn_delay=0))
+        await agent.start()
+
+    after_snapshot = await _settled(cloud, admin, snapshotted, "ACTIVE")
+    after_rebuild = await _settled(cloud, admin, rebuilt, "ERROR")
+    assert after_snapshot["OS-EXT-STS:vm_state"] == "active"
+    assert after_rebuild["OS-EXT-STS:vm_state"] == "error"
