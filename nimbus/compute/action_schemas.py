@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nimbus.compute.schemas import AccessIPv4, AccessIPv6
+from nimbus.compute.schemas import AccessIPv4, AccessIPv6, Count
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Metadata = dict[Annotated[str, Field(min_length=1, max_length=255)],
@@ -34,6 +34,19 @@ class CreateImage(_Strict):
 
 class CreateImageRequest(_Strict):
     create_image: CreateImage = Field(alias="createImage")
+
+
+class CreateBackup(_Strict):
+    name: Name
+    backup_type: Annotated[str, Field(min_length=1, max_length=255)]
+    rotation: Count = Field(ge=0)
+    metadata: Metadata = Field(default_factory=dict)
+
+    _blank = field_validator("name")(_not_blank)
+
+
+class CreateBackupRequest(_Strict):
+    create_backup: CreateBackup = Field(alias="createBackup")
 
 
 class Rescue(_Strict):

@@ -211,10 +211,12 @@ class ComputeAgent(MoveHandlers):
         async with self._working_on(instance_uuid):
             await rescue.trigger_crash_dump(self, ctx, instance_uuid)
 
-    async def snapshot_instance(self, ctx: RequestContext, instance_uuid: str,
-                                image_id: str) -> None:
+    async def snapshot_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str,
+                                backup_type: str | None = None,
+                                rotation: int | None = None) -> None:
         async with self._working_on(instance_uuid):
-            await snapshot.snapshot_instance(self, ctx, instance_uuid, image_id)
+            await snapshot.snapshot_instance(self, ctx, instance_uuid, image_id, backup_type,
+                                             rotation)
 
     async def rebuild_instance(self, ctx: RequestContext, request: dict[str, Any],
                                stop_after: bool) -> None:

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, str] = {
     "os_compute_api:os-pause-server:unpause": "rule:admin_or_member",
     # life-cycle actions; offloading a shelved server is the operator's call, as in Nova
     "os_compute_api:servers:create_image": "rule:admin_or_member",
+    "os_compute_api:os-create-backup": "rule:admin_or_member",
     "os_compute_api:os-rescue": "rule:admin_or_member",
     "os_compute_api:os-unrescue": "rule:admin_or_member",
     "os_compute_api:servers:rebuild": "rule:admin_or_member",

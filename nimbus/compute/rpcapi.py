@@ -207,9 +207,11 @@ class ComputeAgentAPI:
         await self._on(host).call(ctx, "trigger_crash_dump", instance_uuid=instance_uuid)
 
     async def snapshot_instance(self, ctx: RequestContext, host: str, instance_uuid: str,
-                                image_id: str) -> None:
+                                image_id: str, *, backup_type: str | None = None,
+                                rotation: int | None = None) -> None:
+        """createImage; createBackup with a backup type and the number of its kind to keep."""
         await self._on(host).cast(ctx, "snapshot_instance", instance_uuid=instance_uuid,
-                                  image_id=image_id)
+                                  image_id=image_id, backup_type=backup_type, rotation=rotation)
 
     async def rebuild_instance(self, ctx: RequestContext, host: str, request: BuildRequest, *,
                                stop_after: bool) -> None:

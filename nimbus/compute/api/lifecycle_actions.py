@@ -1,6 +1,6 @@
-"""The life-cycle actions of `POST /servers/{id}/action`: createImage, rescue, unrescue,
-rebuild, shelve, shelveOffload, unshelve and trigger_crash_dump, with Nova's response shapes
-per microversion."""
+"""The life-cycle actions of `POST /servers/{id}/action`: createImage, createBackup, rescue,
+unrescue, rebuild, shelve, shelveOffload, unshelve and trigger_crash_dump, with Nova's response
+shapes per microversion."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import Request, Response
 
 from nimbus.compute import views
 from nimbus.compute.action_schemas import (
+    CreateBackupRequest,
     CreateImageRequest,
     RebuildRequest,
     RescueRequest,
@@ -20,7 +21,7 @@ from nimbus.core import errors
 from nimbus.core.context import RequestContext
 from nimbus.core.http import OrjsonResponse
 
-ACTIONS = {"createImage", "rescue", "unrescue", "rebuild", "shelve", "shelveOffload",
+ACTIONS = {"createImage", "createBackup", "rescue", "unrescue", "rebuild", "shelve", "shelveOffload",
            "unshelve", "trigger_crash_dump"}
 
 _ACCEPTED = 202
@@ -28,9 +29,16 @@ _ACCEPTED = 202
 
 async def dispatch(request: Request, name: str, server_id: str, deps: ComputeDeps,
                    ctx: RequestContext, version: tuple[int, int]) -> Response:
-    if name == "createImage":
-        image = (await params.body_as(request, CreateImageRequest)).create_image
-        image_id = await snapshots.create_image(deps, ctx, server_id, image.name, image.metadata)
+    if name in ("createImage", "createBackup"):
+        if name == "createImage":
+            image = (await params.body_as(request, CreateImageRequest)).create_image
+            image_id = await snapshots.create_image(deps, ctx, server_id, image.name,
+                                                    image.metadata)
+        else:
+            backup = (await params.body_as(request, CreateBackupRequest)).create_backup
+            image_id = await snapshots.create_image(
+                deps, ctx, server_id, backup.name, backup.metadata,
+                snapshots.Backup(backup.backup_type, backup.rotation))
         if version >= (2, 45):
             return OrjsonResponse({"image_id": image_id}, status_code=_ACCEPTED)
         return Response(status_code=_ACCEPTED,

@@ -3,6 +3,7 @@ the image the API created, with the service token. On failure the image is delet
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from nimbus.compute.manager import ComputeAgent
 
 EVENT = "compute_snapshot_instance"
+BACKUP_EVENT = "compute_backup_instance"
+
+LOG = logging.getLogger(__name__)
 
 
 async def snapshot_into(agent: ComputeAgent, ctx: RequestContext, uuid: str, image_id: str, *,
@@ -40,18 +44,35 @@ async def delete_image(agent: ComputeAgent, image_id: str) -> None:
     await agent.images.images.delete_image(await agent.images.token(), image_id)
 
 
-async def snapshot_instance(agent: ComputeAgent, ctx: RequestContext, uuid: str,
-                            image_id: str) -> None:
-    await agent.conductor.event_start(ctx, uuid, EVENT, agent.host)
+async def _rotate(agent: ComputeAgent, uuid: str, backup_type: str, rotation: int) -> None:
+    """Keep the newest `rotation` backups of this kind of the server; best effort."""
+    token = await agent.images.token()
+    try:
+        backups = await agent.images.images.list_images(
+            token, instance_uuid=uuid, image_type="backup", backup_type=backup_type)
+        for old in backups[rotation:]:
+            await agent.images.images.delete_image(token, old.id)
+    except Exception as exc:  # the backup itself is done; an extra old one is no failure
+        LOG.warning("rotating the %s backups of %s failed: %s", backup_type, uuid, exc)
+
+
+async def snapshot_instance(agent: ComputeAgent, ctx: RequestContext, uuid: str, image_id: str,
+                            backup_type: str | None = None, rotation: int | None = None) -> None:
+    """createImage, or createBackup with a backup type (then the backups of that type past
+    `rotation` are deleted, the new one counted, as Nova does)."""
+    event = BACKUP_EVENT if backup_type else EVENT
+    first = TaskState.IMAGE_BACKUP if backup_type else TaskState.IMAGE_SNAPSHOT
+    await agent.conductor.event_start(ctx, uuid, event, agent.host)
     try:
         await steps.advance(agent, ctx, uuid, {"task_state": TaskState.IMAGE_PENDING_UPLOAD},
-                            TaskState.IMAGE_SNAPSHOT)
+                            first)
         await snapshot_into(agent, ctx, uuid, image_id, taken=TaskState.IMAGE_PENDING_UPLOAD,
                             uploading=TaskState.IMAGE_UPLOADING)
+        if backup_type is not None and rotation is not None:
+            await _rotate(agent, uuid, backup_type, rotation)
         await steps.advance(agent, ctx, uuid, {"task_state": None}, TaskState.IMAGE_UPLOADING,
-                            finish_event=EVENT)
+                            finish_event=event)
     except Exception as exc:  # the server goes on as it was; the image goes
         await delete_image(agent, image_id)
-        await steps.failed(agent, ctx, uuid, EVENT, exc, {"task_state": None},
-                           [TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_PENDING_UPLOAD,
-                            TaskState.IMAGE_UPLOADING])
+        await steps.failed(agent, ctx, uuid, event, exc, {"task_state": None},
+                           [first, TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING])

@@ -48,7 +48,8 @@ async def failed(agent: ComputeAgent, ctx: RequestContext, uuid: str, event: str
 # dropped, except that a half-done rebuild has lost its old disk and is in ERROR.
 _RECOVERED: dict[TaskState, dict[str, Any]] = {
     **{task: {"task_state": None} for task in (
-        TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING,
+        TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_BACKUP, TaskState.IMAGE_PENDING_UPLOAD,
+        TaskState.IMAGE_UPLOADING,
         TaskState.SHELVING, TaskState.SHELVING_IMAGE_PENDING_UPLOAD,
         TaskState.SHELVING_IMAGE_UPLOADING, TaskState.SHELVING_OFFLOADING,
         TaskState.RESCUING, TaskState.UNRESCUING, TaskState.UNSHELVING)},

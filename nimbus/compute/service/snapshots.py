@@ -3,6 +3,7 @@ snapshot properties; the server's host writes the data into it with the service 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,33 +62,49 @@ async def image_for(deps: ComputeDeps, ctx: RequestContext, row: InstanceRow, na
     return await deps.images.create_image(ctx.auth_token or "", body)
 
 
+@dataclasses.dataclass(frozen=True)
+class Backup:
+    """createBackup's own arguments: the kind of backup, and how many of that kind to keep."""
+
+    backup_type: str
+    rotation: int
+
+
 async def _snapshottable(session: AsyncSession, deps: ComputeDeps, ctx: RequestContext,
-                         server_id: str) -> InstanceRow:
+                         server_id: str, backup: Backup | None) -> InstanceRow:
+    if backup is not None:
+        return await lifecycle.checked_row(session, deps, ctx, server_id, action="createBackup",
+                                           rule="os_compute_api:os-create-backup",
+                                           allowed=(VmState.ACTIVE, VmState.STOPPED))
     return await lifecycle.checked_row(session, deps, ctx, server_id, action="createImage",
                                        rule="os_compute_api:servers:create_image",
                                        allowed=SNAPSHOT_FROM)
 
 
 async def create_image(deps: ComputeDeps, ctx: RequestContext, server_id: str, name: str,
-                       metadata: dict[str, str]) -> str:
-    """createImage: the new image's id; the image is active once the host uploaded it.
-
-    A server that starts another action meanwhile makes this a 409, and the image is deleted.
-    """
+                       metadata: dict[str, str], backup: Backup | None = None) -> str:
+    """createImage, or createBackup given `backup`: the new image's id; the image is active
+    once the host uploaded it, and a backup's host then deletes the oldest of its kind past
+    the rotation. A server that starts another action meanwhile makes this a 409, and the
+    image is deleted."""
     async with deps.read() as session:
-        row = await _snapshottable(session, deps, ctx, server_id)
-    image = await image_for(deps, ctx, row, name, metadata, "snapshot")
+        row = await _snapshottable(session, deps, ctx, server_id, backup)
+    extra = {**metadata, **({"backup_type": backup.backup_type} if backup else {})}
+    image = await image_for(deps, ctx, row, name, extra, "backup" if backup else "snapshot")
     try:
         async with deps.write() as session:
-            row = await _snapshottable(session, deps, ctx, server_id)
-            await lifecycle.begin(session, ctx, row, action="createImage",
-                                  task=TaskState.IMAGE_SNAPSHOT)
+            row = await _snapshottable(session, deps, ctx, server_id, backup)
+            await lifecycle.begin(session, ctx, row,
+                                  action="createBackup" if backup else "createImage",
+                                  task=TaskState.IMAGE_BACKUP if backup else TaskState.IMAGE_SNAPSHOT)
             host = row.host
     except Exception:
         await deps.images.delete_image(ctx.auth_token or "", image["id"])
         raise
     assert host is not None
-    await deps.agents.snapshot_instance(ctx, host, server_id, image["id"])
+    await deps.agents.snapshot_instance(ctx, host, server_id, image["id"],
+                                        backup_type=backup.backup_type if backup else None,
+                                        rotation=backup.rotation if backup else None)
     return str(image["id"])
 
 

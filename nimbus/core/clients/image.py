@@ -133,6 +133,21 @@ class ImageClient:
             raise errors.ServiceUnavailable(f"The image service answered {resp.status_code} "
                                             "to the upload.")
 
+    async def list_images(self, token: str, **filters: str) -> list[Image]:
+        """Images matching `filters` (Glance's property filters), newest first; one page of
+        up to 1000, enough for the backups of one server that createBackup rotates."""
+        try:
+            resp = await self.http.get(f"{self.endpoint}/v2/images", timeout=self.timeout,
+                                       params={**filters, "sort": "created_at:desc",
+                                               "limit": "1000"},
+                                       headers={"X-Auth-Token": token,
+                                                **outgoing_request_id_headers()})
+        except httpx.HTTPError as exc:
+            raise errors.ServiceUnavailable("The image service is unreachable.") from exc
+        if resp.status_code != 200:
+            raise errors.ServiceUnavailable(f"The image service answered {resp.status_code}.")
+        return [Image.from_body(body) for body in resp.json()["images"]]
+
     async def delete_image(self, token: str, image_id: str) -> None:
         """Best effort: a missing image is already deleted."""
         try:

@@ -142,6 +142,32 @@ async def test_create_image_bad_bodies_are_400(cloud: Cloud) -> None:
         assert resp.status_code == 400 and "badRequest" in resp.json(), body
 
 
+async def test_create_backup_keeps_the_newest_of_its_kind(cloud: Cloud) -> None:
+    member = {"X-Auth-Token": await member_token(cloud)}
+    server_id = await _active(cloud, member)
+    made = []
+    for index in range(3):
+        resp = await _act(cloud, member, server_id, {"createBackup": {
+            "name": f"daily-{index}", "backup_type": "daily", "rotation": "2"}})
+        assert resp.status_code == 202, resp.text
+        made.append(resp.json()["image_id"])
+        await _settled(cloud, member, server_id, "ACTIVE")
+    old = await _act(cloud, member, server_id, {"createBackup": {
+        "name": "weekly", "backup_type": "weekly", "rotation": 1}}, "2.44")
+    await _settled(cloud, member, server_id, "ACTIVE")
+    backups = (await cloud.client.get(f"{IMAGES}?instance_uuid={server_id}&image_type=backup",
+                                      headers=member)).json()["images"]
+    negative = await _act(cloud, member, server_id, {"createBackup": {
+        "name": "x", "backup_type": "daily", "rotation": -1}})
+
+    assert sorted(i["name"] for i in backups) == ["daily-1", "daily-2", "weekly"]
+    assert {i["backup_type"] for i in backups} == {"daily", "weekly"}
+    assert old.status_code == 202 and "Location" in old.headers
+    assert negative.status_code == 400
+    assert await _events(cloud, member, server_id, "createBackup") == {
+        "compute_backup_instance": "Success"}
+
+
 # -- rescue --------------------------------------------------------------------------------
 
 
@@ -386,6 +412,7 @@ async def test_trigger_crash_dump(cloud: Cloud) -> None:
 
 ACTIONS: list[dict[str, Any]] = [
     {"createImage": {"name": "img"}}, {"rescue": None}, {"unrescue": None},
+    {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}},
     {"rebuild": {"imageRef": "IMAGE"}}, {"shelve": None}, {"shelveOffload": None},
     {"unshelve": None}, {"trigger_crash_dump": None}]
 
@@ -409,7 +436,7 @@ async def test_locked_servers_refuse_members_and_other_projects_see_none(cloud: 
     admin_rescue = await _act(cloud, admin, server_id, {"rescue": None})
 
     # shelveOffload is the admins' (403 by policy before the lock is looked at).
-    assert [r.status_code for r in locked] == [409] * 5 + [403] + [409] * 2
+    assert [r.status_code for r in locked] == [409] * 6 + [403] + [409] * 2
     assert all("conflictingRequest" in r.json() for r in locked if r.status_code == 409)
     assert [r.status_code for r in hidden] == [404] * len(ACTIONS)
     assert admin_rescue.status_code == 200
@@ -427,8 +454,8 @@ async def test_actions_in_the_wrong_state_are_409(cloud: Cloud) -> None:
     answers = {next(iter(b)): (await _act(cloud, admin, server_id, _with_image(b, image))).status_code
                for b in ACTIONS if next(iter(b)) not in ("unrescue", "trigger_crash_dump")}
 
-    assert answers == {"createImage": 409, "rescue": 409, "rebuild": 409, "shelve": 409,
-                       "shelveOffload": 409, "unshelve": 409}
+    assert answers == {"createImage": 409, "createBackup": 409, "rescue": 409, "rebuild": 409,
+                       "shelve": 409, "shelveOffload": 409, "unshelve": 409}
 
 
 # -- an agent that restarts mid-action -----------------------------------------------------
