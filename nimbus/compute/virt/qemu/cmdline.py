@@ -29,7 +29,7 @@ def argv(binary: str, accel: str, machine: str, guest: GuestSpec, inst: Instance
            "-boot", "strict=on",
            "-chardev", f"file,id=console,path={inst.console},append=on",
            "-serial", "chardev:console",
-           "-qmp", f"unix:{inst.qmp_address},server=on,wait=off",
+           "-qmp", f"unix:{inst.qmp_short},server=on,wait=off",
            "-pidfile", str(inst.pid_file), "-daemonize",
            # An IDE CD-ROM, as Nova attaches config drives on x86.
            "-drive", f"file={inst.config_drive},format=raw,if=ide,media=cdrom,readonly=on"]

@@ -112,7 +112,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         if process.live_pid(inst.pid_file, inst.marker) is None:
             return PowerState.SUSPENDED if inst.saved_state.exists() else PowerState.SHUTDOWN
         try:
-            async with Monitor(inst.qmp_address) as qmp:
+            async with Monitor(inst.qmp_link()) as qmp:
                 status = await qmp.status()
         except QemuError:
             # Alive but not answering: starting, or exiting; check again.
@@ -134,6 +134,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             argv += ["-incoming", f"exec:cat {incoming}"]
         inst.pid_file.unlink(missing_ok=True)
         inst.qmp.unlink(missing_ok=True)
+        inst.qmp_link()  # the short path QEMU binds the socket through
         await process.launch(argv, netns=launch.netns, stderr_log=inst.log)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + QMP_SOCKET_TIMEOUT
@@ -150,7 +151,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         if graceful > 0:
             pressed = False
             try:
-                async with Monitor(inst.qmp_address) as qmp:
+                async with Monitor(inst.qmp_link()) as qmp:
                     # A paused guest cannot hear the power button: straight to quit.
                     if await qmp.status() == "running":
                         await qmp.execute("system_powerdown")
@@ -160,7 +161,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             if pressed and await process.wait_gone(inst.pid_file, inst.marker, graceful):
                 return
         try:
-            async with Monitor(inst.qmp_address) as qmp:
+            async with Monitor(inst.qmp_link()) as qmp:
                 await qmp.execute("quit")
         except QemuError:
             pass
@@ -275,7 +276,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
                 inst.saved_state.unlink(missing_ok=True)
                 await self._start(inst)
             elif hard:
-                async with Monitor(inst.qmp_address) as qmp:
+                async with Monitor(inst.qmp_link()) as qmp:
                     await qmp.execute("system_reset")
                     if await qmp.status() != "running":
                         await qmp.execute("cont")
@@ -294,7 +295,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         async with self._exclusive(uuid):
             if process.live_pid(inst.pid_file, inst.marker) is None:
                 raise QemuError(f"guest {uuid} is not running")
-            async with Monitor(inst.qmp_address) as qmp:
+            async with Monitor(inst.qmp_link()) as qmp:
                 await qmp.execute(command)
             return await self._info(inst)
 
@@ -311,7 +312,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             if process.live_pid(inst.pid_file, inst.marker) is None:
                 raise QemuError(f"guest {uuid} is not running")
             partial = inst.saved_state.with_suffix(".partial")
-            async with Monitor(inst.qmp_address) as qmp:
+            async with Monitor(inst.qmp_link()) as qmp:
                 await qmp.execute("stop")
                 await qmp.execute("migrate", {"uri": f"exec:cat > {partial}"})
                 await _migration_done(qmp)
@@ -328,7 +329,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             if not inst.saved_state.exists():
                 raise QemuError(f"guest {uuid} is not suspended")
             await self._start(inst, incoming=inst.saved_state)
-            async with Monitor(inst.qmp_address) as qmp:
+            async with Monitor(inst.qmp_link()) as qmp:
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + MIGRATE_TIMEOUT
                 while (status := await qmp.status()) == "inmigrate":
@@ -353,7 +354,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             if any(v.volume_id == volume.volume_id for v in attached):
                 return
             if self._running(inst):
-                async with Monitor(inst.qmp_address) as qmp:
+                async with Monitor(inst.qmp_link()) as qmp:
                     await volumes.plug(qmp, volume)
             volumes.save(inst, [*attached, volume])
 
@@ -367,7 +368,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             if not leaving:
                 return
             if self._running(inst):
-                async with Monitor(inst.qmp_address) as qmp:
+                async with Monitor(inst.qmp_link()) as qmp:
                     await volumes.unplug(qmp, leaving[0])
             volumes.save(inst, [v for v in attached if v.volume_id != volume_id])
 
@@ -380,7 +381,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
                 raise QemuError(f"volume {old_volume_id} is not attached to {uuid}")
             new = dataclasses.replace(new, device_name=old.device_name, boot_index=old.boot_index)
             if self._running(inst):
-                async with Monitor(inst.qmp_address) as qmp:
+                async with Monitor(inst.qmp_link()) as qmp:
                     await volumes.mirror(qmp, old, new)
             else:
                 await disks.qemu_img("convert", "-n", "-f", old.format, "-O", new.format,
@@ -398,7 +399,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             resume = False
             try:
                 if self._running(inst):
-                    async with Monitor(inst.qmp_address) as qmp:
+                    async with Monitor(inst.qmp_link()) as qmp:
                         resume = await qmp.status() == "running"
                         if resume:
                             await qmp.execute("stop")
@@ -409,7 +410,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             finally:
                 partial.unlink(missing_ok=True)
                 if resume:
-                    async with Monitor(inst.qmp_address) as qmp:
+                    async with Monitor(inst.qmp_link()) as qmp:
                         await qmp.execute("cont")
 
     async def rescue(self, uuid: str, image_path: Path | None, image_format: str,
@@ -450,7 +451,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         async with self._exclusive(uuid):
             if not self._running(inst):
                 raise GuestNotRunning(uuid)
-            async with Monitor(inst.qmp_address) as qmp:
+            async with Monitor(inst.qmp_link()) as qmp:
                 if await qmp.status() != "running":
                     raise GuestNotRunning(uuid)
                 await qmp.execute("inject-nmi")

@@ -77,7 +77,11 @@ class Instance:
         return Path(tempfile.gettempdir()) / f"nimbus-qemu-{digest}"
 
     @property
-    def qmp_address(self) -> Path:
+    def qmp_short(self) -> Path:
+        """qmp.sock by its short path (see qmp_link)."""
+        return self.short_path / "qmp.sock"
+
+    def qmp_link(self) -> Path:
         """qmp.sock by its short path; makes the symlink if it is missing (a /tmp cleaner)."""
         link = self.short_path
         if not link.is_symlink():
@@ -85,7 +89,7 @@ class Instance:
             tmp.unlink(missing_ok=True)
             tmp.symlink_to(self.path.resolve())
             tmp.replace(link)
-        return link / "qmp.sock"
+        return self.qmp_short
 
     @property
     def log(self) -> Path:
