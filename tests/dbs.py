@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 import nimbus
 from nimbus.cmd import apps
@@ -37,6 +37,7 @@ MARIADB_ADMIN = os.environ.get("NIMBUS_TEST_MARIADB", "mysql+asyncmy://root@127.
 SQLITE_TEMPLATES = Path(tempfile.gettempdir()) / "nimbus-test-templates"
 # The comment that marks a MariaDB template whose migrations completed.
 MARIADB_COMPLETE = "nimbus test template, complete"
+MARIADB_COPY_CONNECTIONS = 4
 
 
 def backends() -> list[str]:
@@ -65,31 +66,43 @@ async def _migrate(url: str) -> None:
 
 
 @asynccontextmanager
-async def migrated_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+async def migrated_database(backend: str, tmp_path: Path, *,
+                            from_template: bool = True) -> AsyncIterator[str]:
     """A new database on `backend` as `migrate_all` leaves it; dropped afterwards. Yields its
-    URL."""
+    URL. `from_template=False` runs the migrations into it instead (what a copy must equal)."""
     if backend == "sqlite":
         target = tmp_path / "test.sqlite"
-        await asyncio.to_thread(shutil.copyfile, await _sqlite_template(), target)
-        yield f"sqlite+aiosqlite:///{target}"
+        url = f"sqlite+aiosqlite:///{target}"
+        if from_template:
+            await asyncio.to_thread(shutil.copyfile, await _sqlite_template(), target)
+        else:
+            await _migrate(url)
+        yield url
         return
     name = f"nimbus_test_{uuid.uuid4().hex[:12]}"
     if backend == "postgresql":
         admin_url, url = f"{POSTGRES_ADMIN}/postgres", f"{POSTGRES_ADMIN}/{name}"
-        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        create, drop = f'CREATE DATABASE "{name}"', f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     elif backend == "mariadb":
         admin_url, url = f"{MARIADB_ADMIN}/mysql", f"{MARIADB_ADMIN}/{name}?charset=utf8mb4"
+        create = _mariadb_create(name)
         drop = f"DROP DATABASE IF EXISTS `{name}`"
     else:
         raise ValueError(f"unknown backend {backend}")
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            if backend == "postgresql":
+            if not from_template:
+                await conn.execute(text(create))
+            elif backend == "postgresql":
                 template = await _postgres_template(conn)
-                await conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+                await conn.execute(text(f'{create} TEMPLATE "{template}"'))
             else:
-                await _mariadb_copy(conn, await _mariadb_template(conn), name)
+                mariadb_template = await _mariadb_template(conn)
+        if not from_template:
+            await _migrate(url)
+        elif backend == "mariadb":
+            await _mariadb_copy(admin, mariadb_template, name)
         yield url
     finally:
         async with admin.connect() as conn:
@@ -166,6 +179,10 @@ class _MariadbTemplate:
 _MARIADB_TEMPLATES: dict[str, _MariadbTemplate] = {}
 
 
+def _mariadb_create(name: str) -> str:
+    return f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+
+
 async def _mariadb_template(admin: AsyncConnection) -> _MariadbTemplate:
     key = migrations_key()
     if key in _MARIADB_TEMPLATES:
@@ -180,8 +197,7 @@ async def _mariadb_template(admin: AsyncConnection) -> _MariadbTemplate:
             {"name": name})
         if found.scalar() != MARIADB_COMPLETE:
             await admin.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            await admin.execute(text(
-                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+            await admin.execute(text(_mariadb_create(name)))
             await _migrate(f"{MARIADB_ADMIN}/{name}?charset=utf8mb4")
             await admin.execute(text(f"ALTER DATABASE `{name}` COMMENT '{MARIADB_COMPLETE}'"))
     finally:
@@ -215,13 +231,25 @@ async def _read_mariadb_template(admin: AsyncConnection, name: str) -> _MariadbT
     return _MariadbTemplate(name=name, tables=ddl, filled=filled)
 
 
-async def _mariadb_copy(admin: AsyncConnection, template: _MariadbTemplate, name: str) -> None:
-    await admin.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-    await admin.execute(text(f"USE `{name}`"))
-    # Tables refer to each other in any order; the checks come back with the next session.
-    await admin.execute(text("SET SESSION foreign_key_checks = 0"))
-    for create in template.tables:
-        await admin.exec_driver_sql(create)  # not text(): a colon in it is no parameter
-    for table in template.filled:
-        await admin.execute(text(f"INSERT INTO `{table}` SELECT * FROM `{template.name}`.`{table}`"))
-    await admin.execute(text("SET SESSION foreign_key_checks = 1"))
+async def _mariadb_copy(admin: AsyncEngine, template: _MariadbTemplate, name: str) -> None:
+    async with admin.connect() as conn:
+        await conn.execute(text(_mariadb_create(name)))
+
+    async def create(statements: list[str]) -> None:
+        async with admin.connect() as conn:
+            await conn.execute(text(f"USE `{name}`"))
+            # Tables refer to each other in any order; the checks come back with the next use.
+            await conn.execute(text("SET SESSION foreign_key_checks = 0"))
+            for statement in statements:
+                await conn.exec_driver_sql(statement)  # not text(): a colon in it is no parameter
+            await conn.execute(text("SET SESSION foreign_key_checks = 1"))
+
+    # InnoDB makes a file per table and commits each to its dictionary: four connections at
+    # once took a quarter of the time of one here (0.8 s against 3 s for 80 tables).
+    async with asyncio.TaskGroup() as group:
+        for first in range(MARIADB_COPY_CONNECTIONS):
+            group.create_task(create(template.tables[first::MARIADB_COPY_CONNECTIONS]))
+    async with admin.connect() as conn:
+        for table in template.filled:
+            await conn.execute(text(f"INSERT INTO `{name}`.`{table}` "
+                                    f"SELECT * FROM `{template.name}`.`{table}`"))
