@@ -55,6 +55,11 @@ async def dispatch(request: Request, name: str, server_id: str, deps: ComputeDep
         server, password = await rebuild.rebuild(deps, ctx, server_id, req, version)
         body = views.server_detail(request, server, version, is_admin=ctx.is_admin,
                                    view="update" if version < (2, 75) else "show")
+        # Nova's rebuild answer names the key (2.54) and user data (2.57) whatever the view.
+        if version >= (2, 54):
+            body["key_name"] = server.row.key_name
+        if version >= (2, 57):
+            body["user_data"] = server.row.user_data
         if deps.settings.compute.enable_instance_password:
             body["adminPass"] = password
         return OrjsonResponse({"server": body}, status_code=_ACCEPTED)
