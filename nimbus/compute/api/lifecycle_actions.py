@@ -59,6 +59,8 @@ async def dispatch(request: Request, name: str, server_id: str, deps: ComputeDep
         if version >= (2, 54):
             body["key_name"] = server.row.key_name
         if version >= (2, 57):
+            # ... in its place: the admin attribute is left out of the full 2.75 body.
+            body.pop("OS-EXT-SRV-ATTR:user_data", None)
             body["user_data"] = server.row.user_data
         if deps.settings.compute.enable_instance_password:
             body["adminPass"] = password

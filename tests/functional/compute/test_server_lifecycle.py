@@ -267,6 +267,7 @@ async def test_rebuild_response_and_fields_follow_the_microversion(cloud: Cloud)
     assert short.status_code == 202 and "OS-EXT-STS:vm_state" not in short.json()["server"]
     assert short.json()["server"]["user_data"] is None and "key_name" in short.json()["server"]
     assert full.status_code == 202 and "OS-EXT-STS:vm_state" in full.json()["server"]
+    assert "OS-EXT-SRV-ATTR:user_data" not in full.json()["server"]
     assert [r.status_code for r in refused] == [400] * 6
 
 
