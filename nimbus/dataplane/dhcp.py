@@ -182,6 +182,18 @@ async def enable(state_dir: Path, host_ns: str, net: DhcpNetwork) -> None:
     LOG.info("dnsmasq serving network %s (%d hosts)", net.network_id, len(net.hosts))
 
 
+def reload_hosts(state_dir: Path, net: DhcpNetwork) -> bool:
+    """Only the hosts changed: rewrite the file and SIGHUP a running dnsmasq, without
+    touching devices. False if it is not running (then call enable)."""
+    where = _dir(state_dir, net.network_id)
+    pid = _running_pid(where)
+    if pid is None:
+        return False
+    if _write_if_changed(where / "host", hosts_file(net)):
+        os.kill(pid, signal.SIGHUP)
+    return True
+
+
 async def disable(state_dir: Path, network_id: str) -> None:
     """Stop the network's dnsmasq and remove its namespace (and so its veth) and files.
     Idempotent."""

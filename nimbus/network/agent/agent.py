@@ -31,11 +31,26 @@ LOG = logging.getLogger(__name__)
 BINARY = "neutron-linuxbridge-agent"
 
 
+def _narrowed(old: PortFilter, new: PortFilter | None) -> bool:
+    """Whether `new` may refuse a flow `old` allowed. A member joining a remote group only
+    widens its rules: that must not cost every port of the group a conntrack flush."""
+    if new is None or (new.secured, new.ips, new.macs) != (old.secured, old.ips, old.macs):
+        return True
+    for rule in old.rules:
+        key = (rule.direction, rule.protocol, rule.port_range_min, rule.port_range_max)
+        if not any((r.direction, r.protocol, r.port_range_min, r.port_range_max) == key
+                   and (r.remote_ips is None or (rule.remote_ips is not None
+                                                 and set(rule.remote_ips) <= set(r.remote_ips)))
+                   for r in new.rules):
+            return True
+    return False
+
+
 def _changed_addresses(old: list[PortFilter], new: list[PortFilter]) -> tuple[str, ...]:
-    """The addresses of secured ports whose filter changed or went."""
+    """The addresses of secured ports whose filter narrowed or went."""
     now = {f.port_id: f for f in new}
     return tuple(sorted({a for f in old if f.secured and now.get(f.port_id) != f
-                         for a in f.ips}))
+                         and _narrowed(f, now.get(f.port_id)) for a in f.ips}))
 
 
 class NetworkAgent:
@@ -88,10 +103,14 @@ class NetworkAgent:
                 self._filters = filters
             wanted = {k: v for k, v in desired.dhcp_networks(snap).items() if v is not None}
             for network_id, net in wanted.items():
-                if self._dhcp.get(network_id) != net or not dhcp.running(self.state_dir,
-                                                                         network_id):
+                before = self._dhcp.get(network_id)
+                if before == net and dhcp.running(self.state_dir, network_id):
+                    continue
+                # The common change, a port come or gone, is a hosts file and a SIGHUP.
+                if not (before is not None and dataclasses.replace(before, hosts=net.hosts) == net
+                        and dhcp.reload_hosts(self.state_dir, net)):
                     await dhcp.enable(self.state_dir, self.host_ns, net)
-                    self._dhcp[network_id] = net
+                self._dhcp[network_id] = net
             for network_id in set(dhcp.enabled_networks(self.state_dir)) - set(wanted):
                 LOG.info("DHCP for network %s stops", network_id)
                 await dhcp.disable(self.state_dir, network_id)

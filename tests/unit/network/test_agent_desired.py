@@ -74,3 +74,17 @@ def test_dhcp_needs_a_port_of_its_own_then_serves_the_others() -> None:
 def test_a_network_with_only_its_dhcp_port_needs_no_dhcp() -> None:
     snap = snapshot([port("a02", "10.0.0.2", device_owner="network:dhcp")])
     assert desired.dhcp_networks(snap) == {}
+
+
+def test_a_member_joining_a_remote_group_does_not_flush_flows() -> None:
+    from nimbus.dataplane.firewall import PortFilter, Rule
+    from nimbus.network.agent.agent import _changed_addresses
+
+    def f(*remote: str, ips: tuple[str, ...] = ("10.0.0.5",)) -> PortFilter:
+        return PortFilter("p1", macs=("fa:16:3e:00:00:01",), ips=ips,
+                          rules=(Rule("ingress", remote_ips=remote), Rule("egress")))
+
+    assert _changed_addresses([f("10.0.0.5")], [f("10.0.0.5", "10.0.0.6")]) == ()
+    assert _changed_addresses([f("10.0.0.5", "10.0.0.6")], [f("10.0.0.5")]) == ("10.0.0.5",)
+    assert _changed_addresses([f("10.0.0.5")], [f("10.0.0.5", ips=("10.0.0.7",))]) == ("10.0.0.5",)
+    assert _changed_addresses([f("10.0.0.5")], []) == ("10.0.0.5",)
