@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow, InstanceTagRow
@@ -79,7 +80,8 @@ def _tag_filters(query: Select[Any], q: ServerQuery) -> Select[Any]:
 
 
 def _filtered(ctx: RequestContext, q: ServerQuery) -> Select[Any]:
-    query = select(InstanceRow)
+    # The request spec is for the conductor; a list never shows it, and it is the largest column.
+    query = select(InstanceRow).options(defer(InstanceRow.request_spec, raiseload=True))
     if not (ctx.is_admin and q.all_tenants):
         query = query.where(InstanceRow.project_id == ctx.project_id)
     elif q.project_id is not None:
