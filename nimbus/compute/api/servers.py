@@ -11,7 +11,7 @@ from nimbus.compute.api import params
 from nimbus.compute.api.versioning import Version
 from nimbus.compute.deps import Deps
 from nimbus.compute.schemas import ServerCreateRequest, ServerUpdateRequest
-from nimbus.compute.service import ips, server_list, servers
+from nimbus.compute.service import compute_services, ips, server_list, servers
 from nimbus.core.http import Ctx, OrjsonResponse
 
 router = APIRouter(prefix="/v2.1/servers")
@@ -55,12 +55,27 @@ def _query(request: Request, version: tuple[int, int]) -> server_list.ServerQuer
         limit=params.limit(q.get("limit")), marker=q.get("marker"))
 
 
+async def _host_statuses(deps: Deps, ctx: Ctx, found: list[servers.Server],
+                         version: tuple[int, int]) -> dict[str, str] | None:
+    if version < (2, 16):
+        return None
+    return await compute_services.host_statuses(deps, ctx, {s.row.host for s in found if s.row.host})
+
+
+def _host_status(statuses: dict[str, str] | None, server: servers.Server) -> str | None:
+    if statuses is None:
+        return None
+    return statuses.get(server.row.host or "", "")
+
+
 async def _list(request: Request, deps: Deps, ctx: Ctx, version: tuple[int, int],
                 detail: bool) -> dict[str, Any]:
     query = _query(request, version)
     found = await server_list.list_servers(deps, ctx, query, detail=detail)
     if detail:
-        items = [views.server_detail(request, s, version, is_admin=ctx.is_admin, view="detail")
+        statuses = await _host_statuses(deps, ctx, found, version)
+        items = [views.server_detail(request, s, version, is_admin=ctx.is_admin, view="detail",
+                                     host_status=_host_status(statuses, s))
                  for s in await ips.with_floating(deps, ctx, found)]
     else:
         items = [views.server_brief(request, s) for s in found]
@@ -91,8 +106,10 @@ async def list_servers_detail(request: Request, deps: Deps, ctx: Ctx, version: V
 async def show_server(request: Request, server_id: str, deps: Deps, ctx: Ctx,
                       version: Version) -> Response:
     [server] = await ips.with_floating(deps, ctx, [await servers.get_server(deps, ctx, server_id)])
-    return OrjsonResponse(
-        {"server": views.server_detail(request, server, version, is_admin=ctx.is_admin)})
+    statuses = await _host_statuses(deps, ctx, [server], version)
+    return OrjsonResponse({"server": views.server_detail(
+        request, server, version, is_admin=ctx.is_admin,
+        host_status=_host_status(statuses, server))})
 
 
 @router.put("/{server_id}")
@@ -100,7 +117,10 @@ async def update_server(request: Request, server_id: str, body: ServerUpdateRequ
                         ctx: Ctx, version: Version) -> dict[str, Any]:
     changes = body.server.model_dump(exclude_unset=True, by_alias=False)
     server = await servers.update_server(deps, ctx, server_id, changes, version)
+    # From 2.75 the answer is the whole server, host_status included, as show gives it.
+    statuses = await _host_statuses(deps, ctx, [server], version) if version >= (2, 75) else None
     return {"server": views.server_detail(request, server, version, is_admin=ctx.is_admin,
+                                          host_status=_host_status(statuses, server),
                                           view="update")}
 
 

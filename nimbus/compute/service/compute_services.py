@@ -82,6 +82,24 @@ async def all_services(deps: ComputeDeps, session: AsyncSession) -> list[Service
             for r in rows if r.binary in NOVA_SERVICES]
 
 
+async def host_statuses(deps: ComputeDeps, ctx: RequestContext,
+                        hosts: set[str]) -> dict[str, str] | None:
+    """Nova's `host_status` (2.16) of each compute host: DOWN when forced down, MAINTENANCE
+    when disabled, UP while it reports, else UNKNOWN; "" for a server on no (known) host.
+    None when the caller may not see it (admins only, by default)."""
+    if not deps.policy.allowed("os_compute_api:servers:show:host_status", ctx,
+                               {"project_id": ctx.project_id}):
+        return None
+    if not hosts:
+        return {}
+    async with deps.read() as session:
+        rows = (await session.execute(select(ServiceRow).where(
+            ServiceRow.binary == COMPUTE_BINARY, ServiceRow.host.in_(sorted(hosts))))).scalars()
+        now, down_time = db.utcnow(), deps.settings.compute.service_down_time
+        return {r.host: "DOWN" if r.forced_down else "MAINTENANCE" if r.disabled else
+                "UP" if is_up(r, now, down_time) else "UNKNOWN" for r in rows}
+
+
 async def list_services(deps: ComputeDeps, ctx: RequestContext, *, host: str | None = None,
                         binary: str | None = None) -> list[Service]:
     deps.policy.authorize("os_compute_api:os-services:list", ctx, {})

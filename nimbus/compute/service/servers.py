@@ -36,6 +36,7 @@ from nimbus.compute.schemas import SchedulerHints, ServerCreateRequest
 from nimbus.compute.service import (
     block_devices,
     boot_volumes,
+    compute_services,
     disk_config,
     flavors,
     instances,
@@ -139,6 +140,14 @@ def _placement_hints(deps: ComputeDeps, ctx: RequestContext,
     return zone or None, host or None, node or None
 
 
+async def _check_zone(deps: ComputeDeps, session: AsyncSession, zone: str) -> None:
+    """As Nova: a zone is available while one of its services is enabled; a forced host
+    skips the check (the caller named the host itself)."""
+    services = await compute_services.all_services(deps, session)
+    if zone not in {s.zone for s in services if not s.disabled}:
+        raise core_errors.BadRequest("The requested availability zone is not available")
+
+
 def _host_list(value: str | list[str] | None) -> list[str]:
     items = [value] if isinstance(value, str) else list(value or [])
     for item in items:
@@ -202,6 +211,8 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     wanted = boot_volumes.parse(server.block_device_mapping_v2, server.imageRef, max_count)
     async with deps.read() as session:
         flavor = await resolve_flavor(session, ctx, str(server.flavorRef))
+        if zone is not None and forced_host is None and not server.host:
+            await _check_zone(deps, session, zone)
     root_image, wanted = await boot_volumes.check(deps, ctx, wanted)
     image = root_image or await image_for_flavor(deps, ctx, wanted.image_ref or server.imageRef,
                                                  flavor)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.dbs import backends
-from tests.functional.compute.helpers import V
+from tests.functional.compute.helpers import V, server_body, upload_image
 from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
 
@@ -86,3 +86,22 @@ async def test_services_show_their_zone(cloud: Cloud) -> None:
                                        headers=admin)).json()["services"]
 
     assert {s["host"]: s["zone"] for s in services} == {"fake-1": "nova", "fake-2": "az2"}
+
+
+async def test_boot_into_a_zone_without_enabled_services_is_refused(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    headers = {**admin, "OpenStack-API-Version": "compute 2.79"}
+    image = await upload_image(cloud, admin)
+
+    unknown = await cloud.client.post(f"{V}/servers", headers=headers,
+                                      json=server_body(image, availability_zone="atlantis"))
+    known = await cloud.client.post(f"{V}/servers", headers=headers,
+                                    json=server_body(image, availability_zone="nova"))
+    listed = await cloud.client.get(f"{V}/servers", headers=headers)
+
+    assert unknown.status_code == 400
+    assert unknown.json()["badRequest"]["message"] == \
+        "The requested availability zone is not available"
+    assert known.status_code == 202, known.text
+    # Nothing of the refused request was written.
+    assert [s["id"] for s in listed.json()["servers"]] == [known.json()["server"]["id"]]

@@ -230,3 +230,30 @@ async def test_a_private_flavor_boots_only_where_it_is_shared(cloud: Cloud) -> N
     assert refused.status_code == 400 and "badRequest" in refused.json()
     assert listed.json()["servers"] == []
     assert by_admin.status_code == 202 and shared.status_code == 202
+
+
+async def test_host_status_shows_to_admins_from_2_16_and_follows_the_compute_service(
+        cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    member = {"X-Auth-Token": await member_token(cloud)}
+    server_id = await active_server(cloud, admin)
+    url = f"{V}/servers/{server_id}"
+
+    before = (await cloud.client.get(url, headers=mv(admin, "2.15"))).json()["server"]
+    shown = (await cloud.client.get(url, headers=mv(admin, "2.16"))).json()["server"]
+    [listed] = (await cloud.client.get(f"{V}/servers/detail",
+                                       headers=mv(admin, "2.16"))).json()["servers"]
+    updated = (await cloud.client.put(url, headers=mv(admin, "2.75"),
+                                      json={"server": {"name": "b"}})).json()["server"]
+    disabled = await cloud.client.put(f"{V}/os-services/disable", headers=admin,
+                                      json={"host": shown["OS-EXT-SRV-ATTR:host"],
+                                            "binary": "nova-compute"})
+    in_maintenance = (await cloud.client.get(url, headers=mv(admin, "2.16"))).json()["server"]
+    own = await boot(cloud, member, await upload_image(cloud, admin))
+    member_view = await cloud.client.get(f"{V}/servers/{own}", headers=mv(member, "2.16"))
+
+    assert "host_status" not in before
+    assert shown["host_status"] == listed["host_status"] == updated["host_status"] == "UP"
+    assert disabled.status_code == 200, disabled.text
+    assert in_maintenance["host_status"] == "MAINTENANCE"
+    assert member_view.status_code == 200 and "host_status" not in member_view.json()["server"]
