@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from nimbus.core.clients.network import NetworkClient
-from nimbus.dataplane import dhcp, firewall, ip, names, router, vif
+from nimbus.dataplane import dhcp, firewall, ip, names, router
 from nimbus.dataplane.dhcp import DhcpNetwork
 from nimbus.dataplane.firewall import PortFilter
 from nimbus.dataplane.router import RouterSpec
@@ -89,7 +89,8 @@ class NetworkAgent:
         """One pass: filters, DHCP, and removal of what deleted networks left."""
         async with self._lock:
             snap = await self._ensure_dhcp_ports(await self.snapshot())
-            await vif.ensure_host_namespace(self.host_ns)
+            # No baseline filter (vif's): a fresh namespace gets the full filter below.
+            await ip.ensure_netns(self.host_ns)
             # lo's alias marks a namespace this agent has filled; a new one (made again after
             # a removal: its inode number may well be the old one's) gets everything anew.
             lo = (await ip.links(self.host_ns)).get("lo", {})
