@@ -37,7 +37,7 @@ case $api in
     image) services=(glance) ;;
     compute) services=(nova glance neutron) ;;
     network) services=(neutron) ;;
-    volume) services=(cinder glance neutron) ;;
+    volume) services=(cinder glance neutron nova) ;;
     *) services=() ;;
 esac
 available=()

@@ -95,3 +95,16 @@ async def test_legacy_actions_attach_and_detach(cloud: Cloud) -> None:
     assert (await show(cloud, admin, "volume", volume["id"]) or {})["status"] == "available"
     assert (await action(cloud, admin, volume["id"], "os-terminate_connection",
                          {"connector": CONNECTOR})).status_code == 202
+
+
+async def test_detach_of_a_volume_with_no_attachment_settles_it_available(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    volume = await available_volume(cloud, admin)
+    assert (await action(cloud, admin, volume["id"], "os-reset_status",
+                         {"status": "error"})).status_code == 202
+
+    detach = await action(cloud, admin, volume["id"], "os-detach", {})
+
+    assert detach.status_code == 202, detach.text
+    shown = await show(cloud, admin, "volume", volume["id"])
+    assert shown is not None and shown["status"] == "available" and shown["attachments"] == []
