@@ -1,5 +1,5 @@
 """Rebuild on the host: the guest is destroyed and spawned again from the new image, with the
-ports it had. A failure leaves the server in ERROR, as in Nova (its old disk is gone)."""
+ports and volumes it had. A failure leaves the server in ERROR, as in Nova (its old disk is gone)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from nimbus.compute.objects import BuildRequest
 from nimbus.compute.ops import networking, steps
 from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import TaskState, VmState
-from nimbus.compute.virt.driver import GuestInfo, GuestSpec
+from nimbus.compute.virt.driver import GuestInfo, GuestSpec, VolumeConnection
 from nimbus.core.context import RequestContext
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ EVENT = "compute_rebuild_instance"
 
 
 async def spawn_from(agent: ComputeAgent, req: BuildRequest, ports: NetworkInfo, *,
-                     power_on: bool = True) -> GuestInfo:
+                     power_on: bool = True,
+                     volumes: tuple[VolumeConnection, ...] = ()) -> GuestInfo:
     """Spawn the guest `req` describes from its image (through this host's image cache), its
     ports plugged into the dataplane first when the driver needs that (plugging is idempotent,
     so a rebuild plugs the taps it kept again)."""
@@ -30,7 +31,8 @@ async def spawn_from(agent: ComputeAgent, req: BuildRequest, ports: NetworkInfo,
         image_format=(image.disk_format or "raw") if image else "raw",
         user_data=req.user_data.encode() if req.user_data else None,
         metadata=tuple(sorted(req.metadata.items())),
-        vifs=await networking.plug_vifs(agent, networking.vifs(ports)), power_on=power_on))
+        vifs=await networking.plug_vifs(agent, networking.vifs(ports)), power_on=power_on,
+        volumes=volumes))
 
 
 async def rebuild(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
@@ -41,10 +43,16 @@ async def rebuild(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
         await agent.driver.destroy(uuid)
         await steps.advance(agent, ctx, uuid, {"task_state": TaskState.REBUILD_BLOCK_DEVICE_MAPPING},
                             TaskState.REBUILDING)
+        # The attached volumes stay attached: connected again for the new guest.
+        connections = []
+        for device in await agent.conductor.block_devices(ctx, uuid):
+            if device.attachment_id is not None:
+                connections.append((await agent.volumes.connect(agent.host, device))[1])
+                await agent.volumes.complete(device)
         await steps.advance(agent, ctx, uuid, {"task_state": TaskState.REBUILD_SPAWNING},
                             TaskState.REBUILD_BLOCK_DEVICE_MAPPING)
         info = await spawn_from(agent, req, await agent.conductor.network_info(ctx, uuid),
-                                power_on=not stop_after)
+                                power_on=not stop_after, volumes=tuple(connections))
         await steps.advance(agent, ctx, uuid, {
             "vm_state": VmState.STOPPED if stop_after else VmState.ACTIVE, "task_state": None,
             "power_state": info.power_state, "launched_at": "now", "progress": 100},

@@ -347,3 +347,22 @@ async def test_boot_from_a_volume_made_from_an_image(cloud: Cloud) -> None:
                                       headers=admin)).status_code == 204
     assert await vol.wait_for(cloud, admin, volume["id"], "DELETED") is None
     assert vol.files(cloud) == set()
+
+
+async def test_rebuild_keeps_the_attached_volumes(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await _active(cloud, admin)
+    volume = await vol.available_volume(cloud, admin)
+    assert (await _attach(cloud, admin, server_id, volume["id"])).status_code == 200
+    image = await upload_image(cloud, admin)
+
+    rebuilt = await cloud.client.post(f"{V}/servers/{server_id}/action", headers=admin,
+                                      json={"rebuild": {"imageRef": image}})
+    server = await wait_for(cloud, admin, server_id, "ACTIVE", "ERROR")
+
+    assert rebuilt.status_code == 202, rebuilt.text
+    assert server is not None and server["status"] == "ACTIVE", server
+    assert server["image"]["id"] == image
+    assert guest_volumes(cloud, server_id)[volume["id"]].device_name == "/dev/vdb"
+    shown = await vol.show(cloud, admin, "volume", volume["id"])
+    assert shown is not None and shown["status"] == "in-use"
