@@ -114,7 +114,8 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
         # agent's restart reconciliation, which reschedules builds.
         ports = await agent.conductor.network_info(ctx, uuid)
         await _bind_ports(agent, ports, agent.host)
-        info = await rebuild.spawn_from(agent, req, ports)
+        info = await rebuild.spawn_from(agent, req, ports,
+                                        volumes=await rebuild.reconnect_volumes(agent, ctx, uuid))
         spawned = True
         # As Nova: the image goes once the guest runs, before the server shows ACTIVE.
         await _forget_image(agent, req.image_id)

@@ -366,3 +366,24 @@ async def test_rebuild_keeps_the_attached_volumes(cloud: Cloud) -> None:
     assert guest_volumes(cloud, server_id)[volume["id"]].device_name == "/dev/vdb"
     shown = await vol.show(cloud, admin, "volume", volume["id"])
     assert shown is not None and shown["status"] == "in-use"
+
+
+async def test_shelved_server_comes_back_with_its_volumes(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server_id = await _active(cloud, admin)
+    volume = await vol.available_volume(cloud, admin)
+    assert (await _attach(cloud, admin, server_id, volume["id"])).status_code == 200
+
+    shelved = await cloud.client.post(f"{V}/servers/{server_id}/action", headers=admin,
+                                      json={"shelve": None})
+    offloaded = await wait_for(cloud, admin, server_id, "SHELVED_OFFLOADED")
+    unshelved = await cloud.client.post(f"{V}/servers/{server_id}/action", headers=admin,
+                                        json={"unshelve": None})
+    server = await wait_for(cloud, admin, server_id, "ACTIVE", "ERROR")
+
+    assert shelved.status_code == 202 and offloaded is not None
+    assert unshelved.status_code == 202, unshelved.text
+    assert server is not None and server["status"] == "ACTIVE", server
+    assert guest_volumes(cloud, server_id)[volume["id"]].device_name == "/dev/vdb"
+    shown = await vol.show(cloud, admin, "volume", volume["id"])
+    assert shown is not None and shown["status"] == "in-use"
