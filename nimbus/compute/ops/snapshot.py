@@ -44,12 +44,16 @@ async def delete_image(agent: ComputeAgent, image_id: str) -> None:
     await agent.images.images.delete_image(await agent.images.token(), image_id)
 
 
-async def _rotate(agent: ComputeAgent, uuid: str, backup_type: str, rotation: int) -> None:
-    """Keep the newest `rotation` backups of this kind of the server; best effort."""
+async def _rotate(agent: ComputeAgent, uuid: str, image_id: str, backup_type: str,
+                  rotation: int) -> None:
+    """Keep the newest `rotation` backups of this kind of the server, `image_id` (the one just
+    made) first: creation times have whole seconds, so backups of one second tie otherwise.
+    Best effort."""
     token = await agent.images.token()
     try:
         backups = await agent.images.images.list_images(
             token, instance_uuid=uuid, image_type="backup", backup_type=backup_type)
+        backups.sort(key=lambda image: image.id != image_id)  # stable: the rest stay newest first
         for old in backups[rotation:]:
             await agent.images.images.delete_image(token, old.id)
     except Exception as exc:  # the backup itself is done; an extra old one is no failure
@@ -69,7 +73,7 @@ async def snapshot_instance(agent: ComputeAgent, ctx: RequestContext, uuid: str,
         await snapshot_into(agent, ctx, uuid, image_id, taken=TaskState.IMAGE_PENDING_UPLOAD,
                             uploading=TaskState.IMAGE_UPLOADING)
         if backup_type is not None and rotation is not None:
-            await _rotate(agent, uuid, backup_type, rotation)
+            await _rotate(agent, uuid, image_id, backup_type, rotation)
         await steps.advance(agent, ctx, uuid, {"task_state": None}, TaskState.IMAGE_UPLOADING,
                             finish_event=event)
     except Exception as exc:  # the server goes on as it was; the image goes
