@@ -7,8 +7,9 @@ SQLAlchemy's aiosqlite adapter makes four trips to the connection's thread per q
 cursor, execute, fetch, close), each a hand-over of the GIL, two thread wake-ups and a wake-up
 of the event loop; that was most of the CPU an instance boot cost. A statement on a local
 SQLite file takes microseconds, far less than one such trip, so here the cursor runs the whole
-statement (execute, fetch, close) at once on the calling thread, and commit and rollback too.
-Only what would have to wait goes to aiosqlite's thread: connections never wait for a lock
+statement (execute, fetch, close) at once on the calling thread, and rollbacks too. What may
+wait goes to aiosqlite's thread: commits (a commit may checkpoint the WAL and sync the file),
+and statements that meet another connection's lock: connections never wait for a lock
 (busy timeout 0), so a statement that finds the database locked by another connection
 (SQLITE_BUSY) is run again on the thread, there with the usual busy timeout. The event loop is
 never blocked by a lock wait, and nothing else changes: same dialect, same SQL, same errors.
@@ -154,7 +155,16 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
             self._handle_exception(error)
 
     def commit(self) -> None:
-        self._end("commit")
+        # On the connection's thread, waiting: a commit may checkpoint the WAL into the
+        # database file and sync it, disk work the event loop must not wait for.
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        if connection._connection is None or not connection.in_transaction:
+            return
+        try:
+            await_(connection._execute(  # type: ignore[no-untyped-call]
+                _waiting, connection._conn, connection._conn.commit))
+        except Exception as error:
+            self._handle_exception(error)
 
     def rollback(self) -> None:
         self._end("rollback")
