@@ -136,8 +136,13 @@ async def bootstrap(deps: IdentityDeps, *, admin_password: str, service_password
                                   description="The default domain", extra={}))
             await session.flush()
         admin, member, reader = [await _role(session, n) for n in ("admin", "member", "reader")]
+        # As Keystone's bootstrap since 2024.2: admin implies manager implies member (Nova's
+        # project-manager rules and Tempest's project_manager credentials use it).
+        manager = await _role(session, "manager")
         service_role = await _role(session, "service")
         await _imply(session, admin, member)
+        await _imply(session, admin, manager)
+        await _imply(session, manager, member)
         await _imply(session, member, reader)
         admin_project = await _project(session, ADMIN_PROJECT, "Bootstrap project for the cloud")
         service_project = await _project(session, SERVICE_PROJECT, "Nimbus's own services")

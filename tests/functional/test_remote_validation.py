@@ -31,7 +31,7 @@ async def test_remote_validation_gives_the_callers_identity(cloud: Cloud) -> Non
         resp = await client.get("/whoami", headers=await cloud.admin_headers())
         assert resp.status_code == 200
         assert resp.json() == {"user": "admin", "project": "admin",
-                               "roles": ["admin", "member", "reader"]}
+                               "roles": ["admin", "manager", "member", "reader"]}
         bad = await client.get("/whoami", headers={"X-Auth-Token": "junk"})
         assert bad.status_code == 401 and "unauthorized" in bad.json()
 

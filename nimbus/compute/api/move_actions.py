@@ -58,23 +58,17 @@ async def dispatch(deps: ComputeDeps, ctx: RequestContext, server_id: str, name:
         if not isinstance(flavor_ref, (str, int)) or not str(flavor_ref).strip():
             raise errors.BadRequest("Invalid input for field/attribute flavorRef.")
         await moves.resize(deps, ctx, server_id, str(flavor_ref))
+    # confirmResize, revertResize and migrate before 2.56 have no schema in Nova: clients
+    # send null or {} and any value is ignored.
     elif name == "confirmResize":
-        if args is not None:
-            raise errors.BadRequest("Invalid input for field/attribute confirmResize: it must "
-                                    "be null.")
         await moves.confirm_resize(deps, ctx, server_id)
         return Response(status_code=204)
     elif name == "revertResize":
-        if args is not None:
-            raise errors.BadRequest("Invalid input for field/attribute revertResize: it must "
-                                    "be null.")
         await moves.revert_resize(deps, ctx, server_id)
     elif name == "migrate":
         host = None
         if version >= (2, 56) and args is not None:
             host = _host(_object(name, args, {"host"}))
-        elif args is not None:
-            raise errors.BadRequest("Invalid input for field/attribute migrate: it must be null.")
         await moves.migrate(deps, ctx, server_id, host)
     elif name == "os-migrateLive":
         await _live(deps, ctx, server_id, args, version)

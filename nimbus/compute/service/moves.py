@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute import errors
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow, MigrationRow
-from nimbus.compute.service import compute_services, instances, migrations, servers
+from nimbus.compute.objects import FlavorSpec
+from nimbus.compute.service import compute_services, instances, migrations, quotas, servers
 from nimbus.compute.service.server_actions import _invalid
 from nimbus.compute.service.servers import visible_row
 from nimbus.compute.states import TaskState, VmState
@@ -72,10 +73,25 @@ async def resize(deps: ComputeDeps, ctx: RequestContext, server_id: str, flavor_
             raise core_errors.BadRequest("When resizing, instances must change flavor!")
         if new.root_gb and new.root_gb < int(row.flavor.get("root_gb", 0)):
             raise core_errors.BadRequest("Resize error: Unable to resize disk down.")
+        await _quota_for_growth(deps, session, row, new)
         migration = await migrations.create(session, ctx, row, migrations.RESIZE,
                                             "pre-migrating", new_flavor=new.model_dump(mode="json"))
         migration_uuid = migration.uuid
     await deps.conductor.moves.migrate_server(ctx, migration_uuid, None)
+
+
+async def _quota_for_growth(deps: ComputeDeps, session: AsyncSession, row: InstanceRow,
+                            new: FlavorSpec) -> None:
+    """A bigger flavor must fit the project's cores and ram quotas (403 otherwise)."""
+    limit = await quotas.limits(session, deps.settings.compute.quotas, row.project_id)
+    if quotas.unlimited(limit):
+        return
+    used = await quotas.instance_usage(session, row.project_id)
+    for resource, growth, in_use in (("cores", new.vcpus - row.vcpus, used.cores),
+                                     ("ram", new.memory_mb - row.memory_mb, used.ram)):
+        if growth > 0 and 0 <= limit[resource] < in_use + growth:
+            raise errors.QuotaExceeded(resources=resource, requested=growth, used=in_use,
+                                       allowed=limit[resource])
 
 
 async def migrate(deps: ComputeDeps, ctx: RequestContext, server_id: str,

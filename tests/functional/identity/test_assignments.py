@@ -189,7 +189,7 @@ async def test_domain_grants_for_users_and_groups(cloud: Cloud) -> None:
     token = await user_token(cloud, user, {"domain": {"id": domain}})
     body = await validate(cloud, token)
     assert body["domain"]["id"] == domain
-    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in body["roles"]} == {"admin", "manager", "member", "reader"}
     assert (await cloud.client.delete(f"{V3}/domains/{domain}/groups/{group}/roles/{reader}",
                                       headers=admin)).status_code == 204
     assert (await cloud.client.head(f"{V3}/domains/{domain}/groups/{group}/roles/{reader}",
@@ -290,7 +290,7 @@ async def _setup_tree(cloud: Cloud) -> dict[str, str]:
     ids["u1"] = await make_user(cloud, "u1", domain_id=ids["domain"])
     ids["u2"] = await make_user(cloud, "u2", domain_id=ids["domain"])
     ids["g"] = await make_group(cloud, "g", ids["u1"], domain_id=ids["domain"])
-    for name in ("admin", "member", "reader"):
+    for name in ("admin", "manager", "member", "reader"):
         ids[name] = await role_id(cloud, name)
     puts = [f"/projects/{ids['top']}/users/{ids['u2']}/roles/{ids['member']}",
             f"/projects/{ids['top']}/groups/{ids['g']}/roles/{ids['reader']}",
@@ -353,8 +353,10 @@ async def test_role_assignments_effective_expands_groups_inheritance_and_implied
     base = "http://nimbus.test/identity/v3"
     u1 = await _list(cloud, f"user.id={ids['u1']}&effective")
     pairs = {(a["role"]["id"], next(iter(a["scope"]))) for a in u1}
-    # Domain admin implies member and reader; the group's reader grant on top reaches u1.
-    assert pairs == {(ids["admin"], "domain"), (ids["member"], "domain"),
+    # Domain admin implies manager, member and reader; the group's reader grant on top
+    # reaches u1.
+    assert pairs == {(ids["admin"], "domain"), (ids["manager"], "domain"),
+                     (ids["member"], "domain"),
                      (ids["reader"], "domain"), (ids["reader"], "project")}
     via_group = next(a for a in u1 if "project" in a["scope"])
     assert via_group["links"] == {

@@ -29,7 +29,7 @@ async def test_password_token_is_project_scoped_with_catalog_and_implied_roles(c
     assert token["methods"] == ["password"]
     assert token["project"]["name"] == "admin"
     assert token["user"]["name"] == "admin"
-    assert {r["name"] for r in token["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in token["roles"]} == {"admin", "manager", "member", "reader"}
     types = {entry["type"] for entry in token["catalog"]}
     assert {"identity", "compute", "image", "network", "block-storage", "volumev3",
             "placement"} <= types

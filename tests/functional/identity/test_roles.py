@@ -44,7 +44,7 @@ async def test_list_roles_filters_global_and_domain_roles(cloud: Cloud) -> None:
     domain = await make_domain(cloud, "acme")
     local = await create_role(cloud, "member", domain_id=domain)
     names = [r["name"] for r in (await cloud.client.get(f"{V3}/roles", headers=admin)).json()["roles"]]
-    assert names == ["admin", "member", "reader", "service"]
+    assert names == ["admin", "manager", "member", "reader", "service"]
     in_domain = (await cloud.client.get(f"{V3}/roles?domain_id={domain}", headers=admin)).json()
     assert [(r["id"], r["domain_id"]) for r in in_domain["roles"]] == [(local, domain)]
     by_name = (await cloud.client.get(f"{V3}/roles?name=member", headers=admin)).json()["roles"]
@@ -165,7 +165,8 @@ async def test_implied_role_rules(cloud: Cloud) -> None:
     inferences = (await cloud.client.get(f"{V3}/role_inferences", headers=admin)).json()
     by_prior = {i["prior_role"]["name"]: [r["name"] for r in i["implies"]]
                 for i in inferences["role_inferences"]}
-    assert by_prior == {"admin": ["member"], "member": ["reader"], "prior": ["implied"]}
+    assert by_prior == {"admin": ["manager", "member"], "manager": ["member"], "member": ["reader"],
+                        "prior": ["implied"]}
 
     assert (await cloud.client.delete(rule, headers=admin)).status_code == 204
     assert (await cloud.client.get(rule, headers=admin)).status_code == 404
