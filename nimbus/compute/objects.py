@@ -63,6 +63,8 @@ class RequestSpec(_Payload):
     ignore_hosts: list[str] = Field(default_factory=list)
     # A retry's alternates from the first scheduling: taken first if they still pass the filters.
     preferred_hosts: list[str] = Field(default_factory=list)
+    # A move: only hosts of the source's hypervisor type can take the guest.
+    hypervisor_type: str | None = None
 
 
 class Selection(_Payload):

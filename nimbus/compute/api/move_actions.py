@@ -57,7 +57,10 @@ async def dispatch(deps: ComputeDeps, ctx: RequestContext, server_id: str, name:
         flavor_ref = body["flavorRef"]
         if not isinstance(flavor_ref, (str, int)) or not str(flavor_ref).strip():
             raise errors.BadRequest("Invalid input for field/attribute flavorRef.")
-        await moves.resize(deps, ctx, server_id, str(flavor_ref))
+        disk = body.get("OS-DCF:diskConfig")
+        if disk is not None and disk not in ("AUTO", "MANUAL"):
+            raise errors.BadRequest("Invalid input for field/attribute OS-DCF:diskConfig.")
+        await moves.resize(deps, ctx, server_id, str(flavor_ref), disk)
     # confirmResize, revertResize and migrate before 2.56 have no schema in Nova: clients
     # send null or {} and any value is ignored.
     elif name == "confirmResize":

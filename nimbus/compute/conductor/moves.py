@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nimbus.compute import errors
-from nimbus.compute.models import InstanceMetadataRow, InstanceRow, MigrationRow
+from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow, MigrationRow
 from nimbus.compute.objects import FlavorSpec, MoveRequest, RequestSpec, Selection
 from nimbus.compute.rpcapi import ComputeAgentAPI, SchedulerAPI
 from nimbus.compute.service import instances, migrations
@@ -82,7 +82,12 @@ class ConductorMoves:
                       host: str | None) -> Selection:
         """A destination claimed for the instance with the move's flavor; raises NoValidHost."""
         same_ok = self.allow_resize_to_same_host and move.migration_type == migrations.RESIZE
+        async with self.factory() as session:
+            # A guest moves between hosts of one hypervisor type (fake to fake, QEMU to QEMU).
+            hypervisor_type = (await session.execute(select(ComputeNodeRow.hypervisor_type).where(
+                ComputeNodeRow.host == move.source_compute))).scalar()
         update = {"instance_uuids": [move.instance_uuid], "flavor": move.flavor,
+                  "hypervisor_type": hypervisor_type,
                   "ignore_hosts": [] if same_ok else [move.source_compute],
                   "preferred_hosts": [], "force_host": host, "force_node": None}
         if "spec" in saved:

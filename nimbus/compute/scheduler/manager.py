@@ -80,7 +80,8 @@ class SchedulerManager:
         remaining = [h for h in hosts if h.host not in request.ignore_hosts
                      and all(h.free.get(rc, 0) >= n for rc, n in resources.items())
                      and (request.force_host is None or h.host == request.force_host)
-                     and (request.force_node is None or h.node == request.force_node)]
+                     and (request.force_node is None or h.node == request.force_node)
+                     and request.hypervisor_type in (None, h.hypervisor_type)]
         last = f"Placement and retries (start: {len(hosts)}, end: {len(remaining)})"
         for host_filter in self.filters:
             if not remaining:

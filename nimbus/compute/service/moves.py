@@ -17,7 +17,7 @@ from nimbus.compute import errors
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import InstanceRow, MigrationRow
 from nimbus.compute.objects import FlavorSpec
-from nimbus.compute.service import compute_services, instances, migrations, quotas, servers
+from nimbus.compute.service import compute_services, disk_config, instances, migrations, quotas, servers
 from nimbus.compute.service.server_actions import _invalid
 from nimbus.compute.service.servers import visible_row
 from nimbus.compute.states import TaskState, VmState
@@ -64,7 +64,9 @@ async def _target_host(session: AsyncSession, row: InstanceRow, host: str | None
 
 # -- resize and cold migration --------------------------------------------------------------
 
-async def resize(deps: ComputeDeps, ctx: RequestContext, server_id: str, flavor_ref: str) -> None:
+async def resize(deps: ComputeDeps, ctx: RequestContext, server_id: str, flavor_ref: str,
+                 disk: str | None = None) -> None:
+    """To another flavor; `disk` (AUTO or MANUAL) changes the server's OS-DCF:diskConfig."""
     async with deps.write() as session:
         new = await servers.resolve_flavor(session, ctx, flavor_ref)
         row = await _start(session, deps, ctx, server_id, "os_compute_api:servers:resize",
@@ -74,6 +76,8 @@ async def resize(deps: ComputeDeps, ctx: RequestContext, server_id: str, flavor_
         if new.root_gb and new.root_gb < int(row.flavor.get("root_gb", 0)):
             raise core_errors.BadRequest("Resize error: Unable to resize disk down.")
         await _quota_for_growth(deps, session, row, new)
+        if disk is not None:
+            row.system_metadata = disk_config.with_choice(row.system_metadata, disk == "AUTO")
         migration = await migrations.create(session, ctx, row, migrations.RESIZE,
                                             "pre-migrating", new_flavor=new.model_dump(mode="json"))
         migration_uuid = migration.uuid

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from nimbus.compute.models import ComputeNodeRow
 from nimbus.compute.virt.fake import FakeDriver
 from nimbus.core.config import ComputeSettings
 from tests.dbs import backends
@@ -164,7 +166,7 @@ async def test_resize_refuses_bad_requests_and_wrong_states(cloud: Cloud) -> Non
 async def test_resize_without_a_host_fails_back_and_keeps_the_allocation(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     huge = await cloud.client.post(f"{V}/flavors", headers=admin, json={"flavor": {
-        "name": "huge", "ram": 10 ** 6, "vcpus": 1, "disk": 1, "id": "huge"}})
+        "name": "huge", "ram": 40000, "vcpus": 1, "disk": 1, "id": "huge"}})
     assert huge.status_code == 200, huge.text
     server = await active_server(cloud, admin)
     sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
@@ -182,18 +184,18 @@ async def test_resize_without_a_host_fails_back_and_keeps_the_allocation(cloud: 
     assert events.json()["instanceActions"][0]["message"] == "Error"
 
 
-async def test_cold_migrate_to_a_named_host_from_2_56(cloud: Cloud) -> None:
+async def test_cold_migrate_to_a_named_host_at_2_56(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     server = await active_server(cloud, admin)
     sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
     target = next(h for h in ("fake-1", "fake-2", "fake-3") if h != source)
 
-    early = await action(cloud, admin, sid, {"migrate": {"host": target}}, "2.55")
+    bad = await action(cloud, admin, sid, {"migrate": {"host": target, "x": 1}}, "2.56")
     same = await action(cloud, admin, sid, {"migrate": {"host": source}}, "2.56")
     nowhere = await action(cloud, admin, sid, {"migrate": {"host": "no-such"}}, "2.56")
     member = await action(cloud, {"X-Auth-Token": await member_token(cloud)}, sid,
                           {"migrate": None})
-    assert early.status_code == same.status_code == nowhere.status_code == 400
+    assert bad.status_code == same.status_code == nowhere.status_code == 400
     assert member.status_code == 404  # another project's server
 
     moved = await action(cloud, admin, sid, {"migrate": {"host": target}}, "2.56")
@@ -451,3 +453,22 @@ async def test_a_host_with_a_resize_to_confirm_cannot_be_deleted(cloud: Cloud) -
 
     assert refused.status_code == 409
     assert "in-progress migrations" in refused.json()["conflictingRequest"]["message"]
+
+
+async def test_a_guest_moves_only_between_hosts_of_its_hypervisor_type(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    server = await active_server(cloud, admin)
+    sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    async with cloud.services.compute.write() as session:
+        await session.execute(update(ComputeNodeRow).where(ComputeNodeRow.host != source)
+                              .values(hypervisor_type="qemu"))
+
+    assert (await action(cloud, admin, sid, {"os-migrateLive": {
+        "host": None, "block_migration": "auto"}})).status_code == 202
+    migration = await wait_migration(cloud, admin, sid, "error", "completed")
+    shown = await wait_for(cloud, admin, sid, "ACTIVE", "ERROR")
+
+    assert migration["status"] == "error"
+    assert shown is not None and shown["status"] == "ACTIVE"
+    assert shown["OS-EXT-SRV-ATTR:host"] == source
+    assert await allocations(cloud, admin, sid) == {await provider(cloud, admin, source): TINY}
