@@ -3,6 +3,7 @@
 # the serial console, which is all a test or `openstack console log show` can see:
 #   nimbus-guest: address eth0 10.0.0.5/24      one line per IPv4 address, after DHCP
 #   nimbus-guest login:                         the marker: boot is complete
+#   nimbus-guest: block added vdb                a disk hot-plugged later (or "block removed")
 # Kernel command-line knobs: guest.halt=1 powers off right after the marker, guest.net=0 skips
 # DHCP, guest.ticks=N prints "TICK i uptime=..." once a second N times (a clock to watch).
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
@@ -87,5 +88,18 @@ while [ $tick -le "$ticks" ]; do
     tick=$((tick + 1))
 done
 
-# PID 1 must never exit: the kernel would panic.
-while :; do sleep 3600; done
+# PID 1 must never exit: the kernel would panic. Meanwhile it reports block devices hot-plugged
+# or unplugged (an attached volume), one line each, as "nimbus-guest: block added vdb".
+disks() { ls /sys/block; }
+before=$(disks)
+while :; do
+    sleep 1
+    now=$(disks)
+    for dev in $now; do
+        case " $(echo $before) " in *" $dev "*) ;; *) say "block added $dev" ;; esac
+    done
+    for dev in $before; do
+        case " $(echo $now) " in *" $dev "*) ;; *) say "block removed $dev" ;; esac
+    done
+    before=$now
+done
