@@ -252,3 +252,29 @@ async def test_qemu_guest_boots_from_a_volume(image: GuestImage, tmp_path: Path)
     finally:
         await driver.destroy(UUID)
     assert volume.exists()
+
+
+async def test_qemu_machine_image_boots_from_its_kernel_and_ramdisk(image: GuestImage,
+                                                                    tmp_path: Path) -> None:
+    """An AMI (a raw disk) with its AKI and ARI: QEMU loads the kernel and ramdisk itself, with
+    the image's command line; the disk is still the guest's first virtio disk."""
+    driver = make_driver(tmp_path / "state", image)
+    ami = tmp_path / "machine.raw"
+    qemu_img("convert", "-O", "raw", str(image.disk), str(ami))
+    instance = tmp_path / "state" / "instances" / UUID
+    guest = dataclasses.replace(spec(ami, "ami"), kernel_path=image.kernel,
+                                ramdisk_path=image.initrd,
+                                kernel_cmdline="console=ttyS0 panic=-1 guest.net=0")
+    try:
+        await driver.spawn(guest)
+        await wait_for("login marker",
+                       lambda: LOGIN_MARKER in (instance / "console.log").read_text(errors="replace"))
+        argv = json.loads((instance / "launch.json").read_text())["argv"]
+        assert argv[argv.index("-kernel") + 1] == str(image.kernel)
+        assert argv[argv.index("-initrd") + 1] == str(image.initrd)
+        assert argv[argv.index("-append") + 1] == "console=ttyS0 panic=-1 guest.net=0"
+        # The kernel came from the command line, not from the disk's boot loader.
+        assert "Booting from Hard Disk" not in (instance / "console.log").read_text(errors="replace")
+    finally:
+        await driver.destroy(UUID)
+    assert not instance.exists()

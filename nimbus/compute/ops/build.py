@@ -63,14 +63,13 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
             step = TaskState.BLOCK_DEVICE_MAPPING
             connections = await volumes.connect_all(agent, ctx, uuid, req.block_devices)
         await _advance(agent, ctx, uuid, TaskState.SPAWNING, step, network_info=ports)
-        image_path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
-        info = await agent.driver.spawn(GuestSpec(
+        boot = await agent.images.boot_files(req.image_id)
+        info = await agent.driver.spawn(boot.apply(GuestSpec(
             uuid=uuid, name=req.hostname, vcpus=req.flavor.vcpus, memory_mb=req.flavor.memory_mb,
-            root_gb=req.flavor.root_gb, image_path=image_path,
-            image_format=(image.disk_format or "raw") if image else "raw",
+            root_gb=req.flavor.root_gb,
             user_data=req.user_data.encode() if req.user_data else None,
             metadata=tuple(sorted(req.metadata.items())),
-            vifs=await networking.plug_vifs(agent, networking.vifs(ports)), volumes=connections))
+            vifs=await networking.plug_vifs(agent, networking.vifs(ports)), volumes=connections)))
         spawned = True
         done = await agent.conductor.instance_update(ctx, uuid, {
             "vm_state": VmState.ACTIVE, "task_state": None, "power_state": info.power_state,

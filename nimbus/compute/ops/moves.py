@@ -81,16 +81,14 @@ class MoveHandlers:
         """The guest at this host, its ports bound here."""
         info = await self.conductor.network_info(ctx, move.instance_uuid)
         await self._bind_ports(info)
-        image_path, image = (await self.images.fetch(move.image_id)) \
-            if with_image and move.image_id else (None, None)
-        return GuestSpec(uuid=move.instance_uuid, name=move.hostname, vcpus=flavor.vcpus,
-                         memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
-                         image_path=image_path,
-                         image_format=(image.disk_format or "raw") if image else "raw",
-                         user_data=move.user_data.encode() if move.user_data else None,
-                         metadata=tuple(sorted(move.metadata.items())),
-                         vifs=await networking.plug_vifs(self._agent(), networking.vifs(info)),
-                         power_on=move.power_on)
+        boot = await self.images.boot_files(move.image_id if with_image else None)
+        return boot.apply(GuestSpec(
+            uuid=move.instance_uuid, name=move.hostname, vcpus=flavor.vcpus,
+            memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
+            user_data=move.user_data.encode() if move.user_data else None,
+            metadata=tuple(sorted(move.metadata.items())),
+            vifs=await networking.plug_vifs(self._agent(), networking.vifs(info)),
+            power_on=move.power_on))
 
     async def _bind_ports(self, info: NetworkInfo) -> None:
         """The instance's ports follow it to this host (binding:host_id)."""

@@ -24,15 +24,14 @@ async def spawn_from(agent: ComputeAgent, req: BuildRequest, ports: NetworkInfo,
     """Spawn the guest `req` describes from its image (through this host's image cache), its
     ports plugged into the dataplane first when the driver needs that (plugging is idempotent,
     so a rebuild plugs the taps it kept again)."""
-    path, image = (await agent.images.fetch(req.image_id)) if req.image_id else (None, None)
-    return await agent.driver.spawn(GuestSpec(
+    boot = await agent.images.boot_files(req.image_id)
+    return await agent.driver.spawn(boot.apply(GuestSpec(
         uuid=req.instance_uuid, name=req.hostname, vcpus=req.flavor.vcpus,
-        memory_mb=req.flavor.memory_mb, root_gb=req.flavor.root_gb, image_path=path,
-        image_format=(image.disk_format or "raw") if image else "raw",
+        memory_mb=req.flavor.memory_mb, root_gb=req.flavor.root_gb,
         user_data=req.user_data.encode() if req.user_data else None,
         metadata=tuple(sorted(req.metadata.items())),
         vifs=await networking.plug_vifs(agent, networking.vifs(ports)), power_on=power_on,
-        volumes=volumes))
+        volumes=volumes)))
 
 
 async def reconnect_volumes(agent: ComputeAgent, ctx: RequestContext,

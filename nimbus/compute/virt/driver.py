@@ -59,6 +59,11 @@ class GuestSpec:
     root_gb: int
     image_path: Path | None = None
     image_format: str = "raw"
+    # A machine image (AMI) boots from a kernel (AKI) and ramdisk (ARI) of its own, with this
+    # command line, instead of its disk's boot loader.
+    kernel_path: Path | None = None
+    ramdisk_path: Path | None = None
+    kernel_cmdline: str = ""
     user_data: bytes | None = None
     metadata: tuple[tuple[str, str], ...] = ()
     vifs: tuple[VifSpec, ...] = ()

@@ -33,17 +33,23 @@ def argv(binary: str, accel: str, machine: str, guest: GuestSpec, inst: Instance
            "-pidfile", str(inst.pid_file), "-daemonize",
            # An IDE CD-ROM, as Nova attaches config drives on x86.
            "-drive", f"file={inst.config_drive},format=raw,if=ide,media=cdrom,readonly=on"]
+    if guest.kernel_path is not None:  # a machine image: QEMU loads the kernel itself
+        cmd += ["-kernel", str(guest.kernel_path), "-append", guest.kernel_cmdline]
+        if guest.ramdisk_path is not None:
+            cmd += ["-initrd", str(guest.ramdisk_path)]
     if guest.image_path is not None:  # else a volume with boot_index 0 is the root disk
         cmd += ["-blockdev", f"driver=file,node-name=root-file,filename={inst.disk}",
                 "-blockdev", "driver=qcow2,node-name=root,file=root-file",
-                "-device", ROOT_DEVICE]
+                # QEMU gives a -kernel boot the boot index 0 itself.
+                "-device", ROOT_DEVICE if guest.kernel_path is None else ROOT_DISK]
     for i, vif in enumerate(nics(guest.vifs)):
         cmd += ["-netdev", f"tap,id=net{i},ifname={vif.tap},script=no,downscript=no",
                 "-device", f"virtio-net-pci,netdev=net{i},mac={vif.mac},id=nic-{vif.port_id}"]
     return cmd
 
 
-ROOT_DEVICE = "virtio-blk-pci,drive=root,id=root-disk,bootindex=0"
+ROOT_DISK = "virtio-blk-pci,drive=root,id=root-disk"
+ROOT_DEVICE = f"{ROOT_DISK},bootindex=0"
 
 
 def rescued(argv: list[str], rescue_disk: str) -> list[str]:
@@ -54,5 +60,5 @@ def rescued(argv: list[str], rescue_disk: str) -> list[str]:
     rescue = ["-blockdev", f"driver=file,node-name=rescue-file,filename={rescue_disk}",
               "-blockdev", "driver=qcow2,node-name=rescue,file=rescue-file",
               "-device", "virtio-blk-pci,drive=rescue,id=rescue-disk,bootindex=0"]
-    own = [a if a != ROOT_DEVICE else "virtio-blk-pci,drive=root,id=root-disk" for a in argv]
+    own = [a if a != ROOT_DEVICE else ROOT_DISK for a in argv]
     return [*own[:at], *rescue, *own[at:]]

@@ -18,8 +18,9 @@ from nimbus.compute.virt.qemu.errors import BootFailed, QemuError
 GIB = 1 << 30
 QEMU_IMG_TIMEOUT = 120.0
 # Glance disk_format -> QEMU's block driver name.
-FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi", "vhd": "vpc",
-           "vhdx": "vhdx"}
+# Glance's `ami` is a raw disk whose kernel and ramdisk are images of their own.
+FORMATS = {"raw": "raw", "ami": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi",
+           "vhd": "vpc", "vhdx": "vhdx"}
 
 
 async def qemu_img(*args: str) -> str:
