@@ -214,7 +214,10 @@ class SupportsLiveMigration(abc.ABC):
 
     @abc.abstractmethod
     async def live_migration_force_complete(self, uuid: str) -> None:
-        """Source: finish a running migration now (pause the guest so memory stops changing)."""
+        """Source: finish a running migration now (pause the guest so memory stops changing).
+
+        The API may send it as soon as the migration shows running, before live_migrate has
+        begun here: it must then apply once live_migrate begins, not be lost. So must abort."""
 
     @abc.abstractmethod
     async def live_migration_abort(self, uuid: str) -> None:

@@ -279,7 +279,8 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
         dest = _HOSTS.get(dest_uri.removeprefix("fake://").split("/", 1)[0])
         if dest is None or uuid not in dest.incoming:
             raise RuntimeError(f"nothing waits for {uuid} at {dest_uri}")
-        outgoing = self._outgoing[uuid] = _Outgoing()
+        # A force-complete or abort may have come first (see live_migration_force_complete).
+        outgoing = self._outgoing.setdefault(uuid, _Outgoing())
         try:
             await self._enter("live_migrate", 0.0)
             if self.config.migrate_delay:
@@ -300,13 +301,20 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
     async def abort_incoming(self, uuid: str) -> None:
         self.incoming.pop(uuid, None)
 
+    def _sending(self, uuid: str) -> _Outgoing | None:
+        """The migration of `uuid` under way here, or about to begin: a command that overtook
+        live_migrate waits for it (a guest no longer here has nothing to send)."""
+        if uuid not in self.guests:
+            return None
+        return self._outgoing.setdefault(uuid, _Outgoing())
+
     async def live_migration_force_complete(self, uuid: str) -> None:
-        outgoing = self._outgoing.get(uuid)
+        outgoing = self._sending(uuid)
         if outgoing is not None:
             outgoing.stop.set()
 
     async def live_migration_abort(self, uuid: str) -> None:
-        outgoing = self._outgoing.get(uuid)
+        outgoing = self._sending(uuid)
         if outgoing is not None:
             outgoing.aborted = True
             outgoing.stop.set()
