@@ -10,7 +10,7 @@ from nimbus.compute.models import InstanceRow
 from nimbus.compute.objects import RequestedNetwork
 from nimbus.compute.schemas import InterfaceAttachment, NetworkRequest
 from nimbus.compute.service import networks
-from nimbus.compute.service.servers import visible_row
+from nimbus.compute.service.servers import authorized_row
 from nimbus.compute.states import VmState
 from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext
@@ -33,11 +33,7 @@ def view(port: dict[str, Any], tag: str | None, version: tuple[int, int]) -> dic
 
 
 async def _row(deps: ComputeDeps, ctx: RequestContext, server_id: str, rule: str) -> InstanceRow:
-    async with deps.read() as session:
-        row = await visible_row(session, ctx, server_id)
-    deps.policy.authorize(f"os_compute_api:os-attach-interfaces:{rule}", ctx,
-                          {"project_id": row.project_id})
-    return row
+    return await authorized_row(deps, ctx, server_id, f"os_compute_api:os-attach-interfaces:{rule}")
 
 
 def _tags(row: InstanceRow) -> dict[str, str | None]:

@@ -355,6 +355,15 @@ async def visible_row(session: AsyncSession, ctx: RequestContext, server_id: str
     return row
 
 
+async def authorized_row(deps: ComputeDeps, ctx: RequestContext, server_id: str,
+                         rule: str) -> InstanceRow:
+    """The server's row, read in a transaction of its own, once policy `rule` allows it."""
+    async with deps.read() as session:
+        row = await visible_row(session, ctx, server_id)
+    deps.policy.authorize(rule, ctx, {"project_id": row.project_id})
+    return row
+
+
 async def get_server(deps: ComputeDeps, ctx: RequestContext, server_id: str) -> Server:
     async with deps.read() as session:
         row = await visible_row(session, ctx, server_id)

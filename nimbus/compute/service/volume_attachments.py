@@ -22,7 +22,7 @@ from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import BlockDeviceMappingRow, InstanceRow
 from nimbus.compute.schemas import VolumeAttachmentBody
 from nimbus.compute.service import block_devices
-from nimbus.compute.service.servers import visible_row
+from nimbus.compute.service.servers import authorized_row
 from nimbus.compute.states import VmState
 from nimbus.core import errors as core_errors
 from nimbus.core.clients.volume import VolumeResourceNotFound
@@ -61,11 +61,7 @@ def view(found: VolumeAttachment, version: tuple[int, int]) -> dict[str, Any]:
 
 
 async def _row(deps: ComputeDeps, ctx: RequestContext, server_id: str, rule: str) -> InstanceRow:
-    async with deps.read() as session:
-        row = await visible_row(session, ctx, server_id)
-    deps.policy.authorize(f"os_compute_api:os-volumes-attachments:{rule}", ctx,
-                          {"project_id": row.project_id})
-    return row
+    return await authorized_row(deps, ctx, server_id, f"os_compute_api:os-volumes-attachments:{rule}")
 
 
 def _check_state(row: InstanceRow, action: str, allowed: tuple[str, ...]) -> str:
