@@ -59,6 +59,9 @@ class QemuSettings(BaseModel):
     machine: str = "pc"
     # Memory the host keeps for itself; the rest is offered to guests.
     reserved_host_memory_mb: int = Field(default=512, ge=0)
+    # The address each QEMU host listens on for guests live-migrating to it (memory over tcp,
+    # the root disk over NBD): one the other hosts reach. Loopback fits one machine.
+    migration_address: str = "127.0.0.1"
     # `nimbus up` registers the test guest (nimbus/guestimage) as this public image.
     guest_image_name: str = "nimbus-guest"
 

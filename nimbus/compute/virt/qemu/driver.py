@@ -33,6 +33,7 @@ from nimbus.compute.virt.driver import (
 from nimbus.compute.virt.qemu import accel, cmdline, configdrive, console, disks, process, volumes
 from nimbus.compute.virt.qemu.errors import BootFailed, QemuError, QemuUnavailable
 from nimbus.compute.virt.qemu.instance import Instance, Launch
+from nimbus.compute.virt.qemu.live_migration import LiveMigration
 from nimbus.compute.virt.qemu.monitor import Monitor
 
 # query-status run states -> power state; anything else (debug, prelaunch, ...) is PAUSED.
@@ -65,10 +66,13 @@ class QemuConfig:
     boot_check_timeout: float = 60.0
     # Memory kept for the host itself, not offered to guests.
     reserved_host_memory_mb: int = 512
+    # Where this host listens for guests live-migrating here (memory and disk).
+    migration_address: str = "127.0.0.1"
 
 
 class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base.SupportsVolumes,
-                 base.SupportsSnapshot, base.SupportsCrashDump, base.SupportsRescue):
+                 base.SupportsSnapshot, base.SupportsCrashDump, base.SupportsRescue,
+                 LiveMigration):
     needs_dataplane = True
 
     def __init__(self, config: QemuConfig) -> None:
@@ -85,6 +89,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         self._accel: str | None = None if config.accel == "auto" else config.accel
         self._accel_lock = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
+        self.outgoing, self.sent = {}, {}
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -124,14 +129,15 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
     async def _info(self, inst: Instance) -> GuestInfo:
         return GuestInfo(inst.uuid, await self._power_state(inst))
 
-    async def _start(self, inst: Instance, *, incoming: Path | None = None) -> None:
-        """Start QEMU from launch.json and wait until QMP answers; QemuError if it will not."""
+    async def _start(self, inst: Instance, *, incoming: str | None = None) -> None:
+        """Start QEMU from launch.json and wait until QMP answers; QemuError if it will not.
+        With `incoming` (QEMU's -incoming), it waits for a saved or migrating guest."""
         launch = inst.load_launch()
         argv = [*launch.argv, *volumes.argv(volumes.load(inst))]
         if inst.rescue_disk.exists():
             argv = cmdline.rescued(argv, str(inst.rescue_disk))
         if incoming is not None:
-            argv += ["-incoming", f"exec:cat {incoming}"]
+            argv += ["-incoming", incoming]
         inst.pid_file.unlink(missing_ok=True)
         inst.qmp.unlink(missing_ok=True)
         inst.qmp_link()  # the short path QEMU binds the socket through
@@ -210,8 +216,8 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         guests = []
         for path in sorted(self.instances_dir.iterdir()):
             inst = Instance(path)
-            if not inst.launch_file.exists():
-                continue  # a spawn still writing it, or a destroy half done
+            if not inst.launch_file.exists() or inst.incoming_mark.exists():
+                continue  # a spawn still writing it, a destroy half done, or a guest arriving
             async with self._exclusive(inst.uuid):
                 guests.append(await self._info(inst))
         return guests
@@ -224,15 +230,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             await self._remove(inst)  # what a spawn interrupted by an agent crash left
             try:
                 inst.path.mkdir(parents=True)
-                if guest.image_path is not None:
-                    await disks.create_overlay(guest.image_path, guest.image_format, inst.disk,
-                                               guest.root_gb)
-                volumes.save(inst, list(guest.volumes))
-                nics = cmdline.nics(guest.vifs)
-                await asyncio.to_thread(configdrive.write, inst.config_drive, guest, nics)
-                argv = cmdline.argv(self.binary, await self.accelerator(), self.config.machine,
-                                    guest, inst)
-                inst.save_launch(Launch(argv=argv, netns=cmdline.netns_of(guest.vifs)))
+                await self._lay_out(inst, guest)
                 if guest.power_on:
                     await self._start(inst)
                     await self._watch_boot(inst)
@@ -240,6 +238,18 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
             except BaseException:
                 await self._remove(inst)
                 raise
+
+    async def _lay_out(self, inst: Instance, guest: GuestSpec) -> None:
+        """The guest's files in its (new, empty) directory: disks, config drive, launch.json."""
+        if guest.image_path is not None:
+            await disks.create_overlay(guest.image_path, guest.image_format, inst.disk,
+                                       guest.root_gb)
+        volumes.save(inst, list(guest.volumes))
+        nics = cmdline.nics(guest.vifs)
+        await asyncio.to_thread(configdrive.write, inst.config_drive, guest, nics)
+        argv = cmdline.argv(self.binary, await self.accelerator(), self.config.machine,
+                            guest, inst)
+        inst.save_launch(Launch(argv=argv, netns=cmdline.netns_of(guest.vifs)))
 
     async def _remove(self, inst: Instance) -> None:
         await process.kill(inst.pid_file, inst.marker)
@@ -328,7 +338,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         async with self._exclusive(uuid):
             if not inst.saved_state.exists():
                 raise QemuError(f"guest {uuid} is not suspended")
-            await self._start(inst, incoming=inst.saved_state)
+            await self._start(inst, incoming=f"exec:cat {inst.saved_state}")
             async with Monitor(inst.qmp_link()) as qmp:
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + MIGRATE_TIMEOUT

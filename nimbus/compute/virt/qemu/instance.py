@@ -11,6 +11,7 @@
         suspend.state   the saved guest while suspended
         volumes.json    attached volumes (volumes.py)
         rescue.qcow2    the rescue disk, while in rescue
+        incoming        present while a live-migrating guest arrives, until it runs here
 
 The directory is the guest: it exists from spawn to destroy, whether QEMU runs or not.
 A unix socket's path must fit in 108 bytes and state directories can be deeper, so QEMU and
@@ -57,6 +58,10 @@ class Instance:
     def rescue_disk(self) -> Path:
         """Present while the guest is in rescue: an overlay on the rescue image."""
         return self.path / "rescue.qcow2"
+
+    @property
+    def incoming_mark(self) -> Path:
+        return self.path / "incoming"
 
     @property
     def console(self) -> Path:

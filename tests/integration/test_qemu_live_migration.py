@@ -1,0 +1,203 @@
+"""Live migration between two QEMU hosts on this machine, with real QEMU: two QemuDrivers with
+their own state directories and image caches, a guest moved with its disk (block copy over NBD)
+and a volume, and shown to run on where it arrived by what it prints there afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from nimbus.compute.states import PowerState
+from nimbus.compute.virt.driver import GuestSpec, MigrationAborted, VolumeConnection
+from nimbus.compute.virt.qemu import QemuConfig, QemuDriver, QemuError
+from nimbus.compute.virt.qemu.instance import Instance
+from nimbus.compute.virt.qemu.monitor import Monitor
+from nimbus.compute.virt.qemu.process import live_pid
+from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
+
+pytestmark = [pytest.mark.qemu, pytest.mark.skipif(
+    shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
+
+BOOT_TIMEOUT = 240.0
+MOVE_TIMEOUT = 180.0
+UUID = "6f0c2a4e-51d3-4b8e-9a7f-2c4d6e8f0a13"
+# Written by the guest into its root disk, far past the image's data: only its overlay holds it,
+# so it reaches the destination by the block copy or not at all.
+MARK_OFFSET_MB = 900
+MARK = b"NIMBUS-LIVE-MIGRATION-MARK"
+WRITE_MARK = (b"#!/bin/sh\nprintf NIMBUS-LIVE-MIGRATION-MARK | dd of=/dev/vda bs=1M seek=%d "
+              b"conv=notrunc 2>/dev/null && sync && echo mark written\n" % MARK_OFFSET_MB)
+
+
+@dataclasses.dataclass
+class Host:
+    driver: QemuDriver
+    image: Path  # this host's cached copy of the guest image
+
+    def instance(self) -> Instance:
+        return Instance(self.driver.instances_dir / UUID)
+
+    def console(self) -> str:
+        path = self.instance().console
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def pid(self) -> int | None:
+        inst = self.instance()
+        return live_pid(inst.pid_file, inst.marker)
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> GuestImage:
+    return build_guest_image(tmp_path_factory.mktemp("guest-image"))
+
+
+def make_host(root: Path, name: str, image: GuestImage) -> Host:
+    cache = root / "cache" / name
+    cache.mkdir(parents=True)
+    shutil.copyfile(image.disk, cache / "guest.qcow2")
+    driver = QemuDriver(QemuConfig(hostname=name, state_dir=root / "qemu" / name,
+                                   probe_kernel=image.kernel))
+    return Host(driver, cache / "guest.qcow2")
+
+
+def spec(host: Host, volumes: tuple[VolumeConnection, ...] = ()) -> GuestSpec:
+    return GuestSpec(uuid=UUID, name="mover", vcpus=1, memory_mb=128, root_gb=1,
+                     image_path=host.image, image_format="qcow2", user_data=WRITE_MARK,
+                     volumes=volumes)
+
+
+def volume(root: Path, n: int) -> VolumeConnection:
+    path = root / f"volume{n}.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "16M"], check=True)
+    return VolumeConnection(volume_id=f"c0ffee00-0000-4000-8000-00000000000{n}", path=path,
+                            format="qcow2", device_name=f"/dev/vd{'abcdef'[n]}")
+
+
+async def wait_for(what: str, check: Callable[[], object], timeout: float = BOOT_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {timeout:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+async def throttle(host: Host, bytes_per_second: int) -> None:
+    """Slow the guest's memory copy from `host` so that a test can act while it runs."""
+    async with Monitor(host.instance().qmp_link()) as qmp:
+        await qmp.execute("migrate-set-parameters", {"max-bandwidth": bytes_per_second})
+
+
+def disk_mark(host: Host) -> bytes:
+    """What the guest wrote at MARK_OFFSET_MB of its root disk, read from the host's overlay."""
+    out = subprocess.run(["qemu-io", "-U", "-r", "-f", "qcow2", "-c",
+                          f"read -v {MARK_OFFSET_MB << 20} {len(MARK)}",
+                          str(host.instance().disk)], check=True, capture_output=True,
+                         text=True).stdout
+    # "38400000:  4e 49 4d ...  NIM...": the hex columns, up to the text column.
+    return bytes(int(word, 16) for line in out.splitlines() if line[:8].isalnum()
+                 and line[8:9] == ":" for word in line[9:].split("  ")[1].split())
+
+
+async def move(source: Host, dest: Host, guest: GuestSpec) -> PowerState:
+    uri = await dest.driver.prepare_incoming(guest)
+    await asyncio.wait_for(source.driver.live_migrate(UUID, uri, block_migration=True),
+                           MOVE_TIMEOUT)
+    return (await dest.driver.finish_incoming(UUID)).power_state
+
+
+async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volume(
+        image: GuestImage, tmp_path: Path) -> None:
+    a, b = make_host(tmp_path, "live-a", image), make_host(tmp_path, "live-b", image)
+    vol = volume(tmp_path, 1)
+    try:
+        await a.driver.spawn(spec(a))
+        await wait_for("login marker", lambda: LOGIN_MARKER in a.console())
+        assert "mark written" in a.console()
+        await a.driver.attach_volume(UUID, vol)
+        await wait_for("vdb on a", lambda: "nimbus-guest: block added vdb" in a.console(), 60)
+        source_pid = a.pid()
+
+        # To b, its disk copied over NBD, the volume (a file both reach) opened there.
+        assert await move(a, b, spec(b, (vol,))) is PowerState.RUNNING
+        assert source_pid is not None and a.pid() is None  # QEMU on a has quit
+        assert [g.uuid for g in await b.driver.list_guests()] == [UUID]
+        stats = a.driver.sent[UUID]
+        assert 0 < stats.downtime_ms < stats.total_ms and not stats.forced
+        assert disk_mark(b) == MARK  # the block copy carried what the guest wrote on a
+        await a.driver.destroy(UUID)
+
+        # The guest runs on b: it sees a disk plugged there (b's console starts empty).
+        vol2 = volume(tmp_path, 2)
+        await b.driver.attach_volume(UUID, vol2)
+        await wait_for("vdc on b", lambda: "nimbus-guest: block added vdc" in b.console(), 60)
+        assert LOGIN_MARKER not in b.console()  # no boot happened on b
+
+        # And back to a, forced to complete while a throttled memory copy would take minutes.
+        await throttle(b, 512 << 10)
+        uri = await a.driver.prepare_incoming(spec(a, (vol, vol2)))
+        sending = asyncio.create_task(b.driver.live_migrate(UUID, uri, block_migration=True))
+        await asyncio.sleep(3)
+        assert not sending.done()
+        await b.driver.live_migration_force_complete(UUID)
+        await asyncio.wait_for(sending, MOVE_TIMEOUT)
+        assert (await a.driver.finish_incoming(UUID)).power_state is PowerState.RUNNING
+        assert b.driver.sent[UUID].forced and b.pid() is None
+        await b.driver.destroy(UUID)
+        await a.driver.detach_volume(UUID, vol.volume_id)
+        await wait_for("vdb gone on a", lambda: "nimbus-guest: block removed vdb" in a.console(),
+                       60)
+    finally:
+        await a.driver.destroy(UUID)
+        await b.driver.destroy(UUID)
+    assert vol.path.exists()  # the volume service owns it
+
+
+async def test_qemu_live_migration_aborted_leaves_the_guest_running_on_the_source(
+        image: GuestImage, tmp_path: Path) -> None:
+    a, b = make_host(tmp_path, "live-a", image), make_host(tmp_path, "live-b", image)
+    try:
+        await a.driver.spawn(spec(a))
+        await wait_for("login marker", lambda: LOGIN_MARKER in a.console())
+        source_pid = a.pid()
+
+        # An abort that overtakes the migration applies when it begins.
+        uri = await b.driver.prepare_incoming(spec(b))
+        assert await b.driver.list_guests() == []  # arriving guests are not b's yet
+        await a.driver.live_migration_abort(UUID)
+        with pytest.raises(MigrationAborted):
+            await a.driver.live_migrate(UUID, uri, block_migration=True)
+        await b.driver.abort_incoming(UUID)
+        assert not b.instance().path.exists()
+
+        # An abort while memory is copied: the guest goes on running on a.
+        await throttle(a, 512 << 10)
+        uri = await b.driver.prepare_incoming(spec(b))
+        sending = asyncio.create_task(a.driver.live_migrate(UUID, uri, block_migration=True))
+        await asyncio.sleep(3)
+        await a.driver.live_migration_abort(UUID)
+        with pytest.raises(MigrationAborted):
+            await asyncio.wait_for(sending, MOVE_TIMEOUT)
+        await b.driver.abort_incoming(UUID)
+        await b.driver.abort_incoming(UUID)  # idempotent
+        assert a.pid() == source_pid
+        assert [(g.uuid, g.power_state) for g in await a.driver.list_guests()] == [
+            (UUID, PowerState.RUNNING)]
+        await a.driver.attach_volume(UUID, volume(tmp_path, 1))
+        await wait_for("vdb on a", lambda: "nimbus-guest: block added vdb" in a.console(), 60)
+
+        # Only a block migration moves a guest between hosts that share no disk.
+        uri = await b.driver.prepare_incoming(spec(b))
+        with pytest.raises(QemuError, match="block migration"):
+            await a.driver.live_migrate(UUID, uri, block_migration=False)
+        await b.driver.abort_incoming(UUID)
+        assert a.pid() == source_pid
+    finally:
+        await a.driver.destroy(UUID)
+        await b.driver.destroy(UUID)
