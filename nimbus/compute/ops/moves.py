@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import FlavorSpec, MoveRequest
-from nimbus.compute.ops import networking
+from nimbus.compute.ops import networking, rebuild
 from nimbus.compute.ops.networking import NetworkInfo, Ports
 from nimbus.compute.resource_tracker import ResourceTracker
 from nimbus.compute.rpcapi import ConductorAPI
@@ -181,11 +181,15 @@ class MoveHandlers:
     # -- live migration --------------------------------------------------------------------
 
     async def prepare_live_migration(self, ctx: RequestContext, move: dict[str, Any]) -> str:
-        """Destination: ready to receive; the URI the source sends the guest to."""
+        """Destination: ready to receive; the URI the source sends the guest to. The guest
+        arrives with the devices it has: the host makes its root disk on the image (from its
+        own image cache) for the block copy, and connects its volumes here too."""
         req = MoveRequest.model_validate(move)
         self.tracker.claim(req.instance_uuid, req.flavor)
         try:
-            spec = await self._guest_spec(ctx, req, req.flavor, with_image=False)
+            spec = await self._guest_spec(ctx, req, req.flavor, with_image=True)
+            spec = dataclasses.replace(spec, volumes=await rebuild.reconnect_volumes(
+                self._agent(), ctx, req.instance_uuid))
             return await _live(self.driver).prepare_incoming(spec)
         except Exception:
             self.tracker.release(req.instance_uuid)

@@ -271,7 +271,8 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
 
     async def prepare_incoming(self, guest: GuestSpec) -> str:
         await self._enter("prepare_incoming", self.config.action_delay)
-        self.incoming[guest.uuid] = FakeGuest(guest, PowerState.PAUSED)
+        self.incoming[guest.uuid] = FakeGuest(guest, PowerState.PAUSED,
+                                              volumes={v.volume_id: v for v in guest.volumes})
         return f"fake://{self.config.hostname}/{guest.uuid}"
 
     async def live_migrate(self, uuid: str, dest_uri: str, *, block_migration: bool) -> None:

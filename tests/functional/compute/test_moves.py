@@ -19,6 +19,7 @@ from tests.dbs import backends
 from tests.functional.compute.helpers import V, boot, upload_image, wait_for
 from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
+from tests.functional.volume import helpers as vol
 
 TINY = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
 SMALL = {"VCPU": 1, "MEMORY_MB": 2048, "DISK_GB": 20}
@@ -241,6 +242,35 @@ async def test_live_migration_moves_the_running_guest(cloud: Cloud) -> None:
     drivers = {h: a.driver for h, (a, _) in cloud.compute.agents.items()}
     assert sid in drivers[dest].guests  # type: ignore[attr-defined]
     assert sid not in drivers[source].guests  # type: ignore[attr-defined]
+
+
+async def test_live_migration_takes_the_attached_volume_along(tmp_path: Path) -> None:
+    """The destination connects the server's volumes for itself before the guest arrives (a
+    QEMU destination must open them on its command line)."""
+    async with running_cloud(backends()[0], tmp_path, fake_hosts=2, volume_hosts=1) as cloud:
+        admin = await cloud.admin_headers()
+        server = await active_server(cloud, admin)
+        sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+        volume = await vol.available_volume(cloud, admin)
+        attached = await cloud.client.post(f"{V}/servers/{sid}/os-volume_attachments",
+                                           json={"volumeAttachment": {"volumeId": volume["id"]}},
+                                           headers=admin)
+        assert attached.status_code == 200, attached.text
+
+        moved = await action(cloud, admin, sid, {"os-migrateLive": {
+            "host": None, "block_migration": "auto"}})
+        assert moved.status_code == 202, moved.text
+        migration = await wait_migration(cloud, admin, sid, "completed", "failed", "error")
+        assert migration["status"] == "completed"
+        assert cloud.compute is not None
+        dest = migration["dest_compute"]
+        assert dest != source
+        [(arrived, _)] = [a for h, a in cloud.compute.agents.items() if h == dest]
+        assert isinstance(arrived.driver, FakeDriver)
+        plugged = arrived.driver.guests[sid].volumes[volume["id"]]
+        assert plugged.path == vol.volume_file(cloud, volume["id"]).resolve()
+        shown = await vol.show(cloud, admin, "volume", volume["id"])
+        assert shown is not None and shown["status"] == "in-use"
 
 
 def _slow_live_migrations(cloud: Cloud) -> None:
