@@ -1,7 +1,7 @@
 """The `networks` of a server create, checked against the network service with the caller's
 token and resolved to concrete networks and ports before anything is written.
 
-    none            -> no interfaces
+    none (2.37+)    -> no interfaces (before 2.37 `networks` is a list or absent, as in Nova)
     auto (2.37+)    -> the project's one usable network, else its auto-allocated one
     absent (<2.37)  -> the project's one usable network, none if it has none, 409 if several
     [{uuid|port, fixed_ip, tag}] -> those, each network and port checked to exist and be free
@@ -54,6 +54,12 @@ def _syntax(item: NetworkRequest) -> None:
             raise errors.BadRequest(f"Invalid fixed IP address ({item.fixed_ip})") from None
 
 
+def _takes_tag(version: tuple[int, int]) -> bool:
+    """Nova's schemas: tags came at 2.32, left with 2.37's rewrite of `networks` and came
+    back at 2.42."""
+    return (2, 32) <= version < (2, 37) or version >= (2, 42)
+
+
 async def _usable(deps: ComputeDeps, ctx: RequestContext) -> list[str]:
     """Nova's available networks: the project's own, then the shared ones."""
     token, project = ctx.auth_token or "", ctx.project_id or ""
@@ -84,13 +90,17 @@ async def resolve(deps: ComputeDeps, ctx: RequestContext,
                                     "'networks' is a required property")
         return await _the_one(deps, ctx, auto=False)
     if isinstance(networks, str):
-        # "none" is taken at any version, as this cloud always has (clients send it to
-        # mean no ports); "auto" is 2.37's.
-        if networks not in ("none", "auto") or (networks == "auto" and version < (2, 37)):
+        if version < (2, 37):
             raise errors.BadRequest(f"Invalid input for field/attribute networks: "
                                     f"{networks!r} is not of type 'array'")
+        if networks not in ("none", "auto"):
+            raise errors.BadRequest(f"Invalid input for field/attribute networks: "
+                                    f"{networks!r} is not valid under any of the given schemas")
         return [] if networks == "none" else await _the_one(deps, ctx, auto=True)
     for item in networks:
+        if item.tag is not None and not _takes_tag(version):
+            raise errors.BadRequest("Invalid input for field/attribute networks: Additional "
+                                    "properties are not allowed ('tag' was unexpected)")
         _syntax(item)
     token = ctx.auth_token or ""
     resolved = []

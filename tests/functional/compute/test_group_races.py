@@ -30,9 +30,10 @@ async def boot_members_at_once(cloud: Cloud, policy: str, count: int) -> list[st
         "server_group": {"name": "g", "policies": [policy]}})
     assert group.status_code == 200, group.text
     hints = {"os:scheduler_hints": {"group": group.json()["server_group"]["id"]}}
+    latest = {**admin, "OpenStack-API-Version": "compute 2.79"}
 
     async def one(index: int) -> str:
-        resp = await cloud.client.post(f"{V}/servers", headers=admin,
+        resp = await cloud.client.post(f"{V}/servers", headers=latest,
                                        json={**server_body(image, f"m{index}"), **hints})
         assert resp.status_code == 202, resp.text
         server_id: str = resp.json()["server"]["id"]

@@ -52,7 +52,7 @@ async def test_invalid_access_ips_are_400_and_write_nothing(cloud: Cloud) -> Non
     image = await upload_image(cloud, admin)
     server_id = await active_server(cloud, admin)
 
-    created = [await cloud.client.post(f"{V}/servers", headers=admin,
+    created = [await cloud.client.post(f"{V}/servers", headers=mv(admin, "2.37"),
                                        json=server_body(image, **{field: value}))
                for field, value in (("accessIPv4", "1.1.1.1.1"), ("accessIPv6", "2.2.2.2"),
                                     ("accessIPv4", "::1"), ("accessIPv6", "1:2:3:4:5:6:7:8:9"))]
@@ -137,17 +137,18 @@ async def test_disk_config_is_kept_shown_and_checked_against_the_image(cloud: Cl
     image = await upload_image(cloud, admin)
     refusing = await upload_image(cloud, admin, auto_disk_config="Disabled")
 
-    created = await cloud.client.post(f"{V}/servers", headers=admin, json=server_body(
+    headers = mv(admin, "2.37")
+    created = await cloud.client.post(f"{V}/servers", headers=headers, json=server_body(
         image, **{"OS-DCF:diskConfig": "AUTO"}))
     server_id = created.json()["server"]["id"]
     shown = await wait_for(cloud, admin, server_id, "ACTIVE")
     updated = await cloud.client.put(f"{V}/servers/{server_id}", headers=admin,
                                      json={"server": {"OS-DCF:diskConfig": "MANUAL"}})
-    bad_value = await cloud.client.post(f"{V}/servers", headers=admin, json=server_body(
+    bad_value = await cloud.client.post(f"{V}/servers", headers=headers, json=server_body(
         image, **{"OS-DCF:diskConfig": "auto"}))
-    refused = await cloud.client.post(f"{V}/servers", headers=admin, json=server_body(
+    refused = await cloud.client.post(f"{V}/servers", headers=headers, json=server_body(
         refusing, **{"OS-DCF:diskConfig": "AUTO"}))
-    defaulted = await cloud.client.post(f"{V}/servers", headers=admin,
+    defaulted = await cloud.client.post(f"{V}/servers", headers=headers,
                                         json=server_body(refusing))
 
     assert created.json()["server"]["OS-DCF:diskConfig"] == "AUTO"
@@ -220,12 +221,12 @@ async def test_a_private_flavor_boots_only_where_it_is_shared(cloud: Cloud) -> N
         "X-Auth-Token": token, "X-Subject-Token": token})).json()["token"]["project"]["id"]
     body = server_body(image, flavorRef="private-boot")
 
-    refused = await cloud.client.post(f"{V}/servers", headers=member, json=body)
+    refused = await cloud.client.post(f"{V}/servers", headers=mv(member, "2.37"), json=body)
     listed = await cloud.client.get(f"{V}/servers", headers=member)
-    by_admin = await cloud.client.post(f"{V}/servers", headers=admin, json=body)
+    by_admin = await cloud.client.post(f"{V}/servers", headers=mv(admin, "2.37"), json=body)
     await cloud.client.post(f"{V}/flavors/private-boot/action", headers=admin,
                             json={"addTenantAccess": {"tenant": project_id}})
-    shared = await cloud.client.post(f"{V}/servers", headers=member, json=body)
+    shared = await cloud.client.post(f"{V}/servers", headers=mv(member, "2.37"), json=body)
 
     assert refused.status_code == 400 and "badRequest" in refused.json()
     assert listed.json()["servers"] == []

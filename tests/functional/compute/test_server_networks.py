@@ -195,6 +195,39 @@ async def test_absent_networks_before_2_37_use_the_one_network_or_are_ambiguous(
         "More than one possible network found.")
 
 
+async def test_networks_follow_novas_schema_at_each_microversion(cloud: Cloud) -> None:
+    """Before 2.37 `networks` is a list (no "none" or "auto"); interface tags are taken at
+    2.32 to 2.36 and from 2.42, as in Nova's schemas."""
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    net_id, _ = await _network(cloud, admin, "private", "10.0.7.0/24")
+    tagged = [{"uuid": net_id, "tag": "eth-a"}]
+
+    async def create(version: str | None, networks: Any) -> Any:
+        headers = {**admin, **({"OpenStack-API-Version": f"compute {version}"} if version else {})}
+        return await cloud.client.post(f"{V}/servers", headers=headers, json={"server": {
+            "name": "vm", "imageRef": image, "flavorRef": "1", "networks": networks}})
+
+    refused = {"none at 2.1": await create(None, "none"),
+               "none at 2.36": await create("2.36", "none"),
+               "auto at 2.36": await create("2.36", "auto"),
+               "other word at 2.37": await create("2.37", "some"),
+               "tag at 2.31": await create("2.31", tagged),
+               "tag at 2.37": await create("2.37", tagged),
+               "tag at 2.41": await create("2.41", tagged)}
+    listed = await cloud.client.get(f"{V}/servers", headers=admin)
+    accepted = [await create("2.37", "none"), await create("2.32", tagged),
+                await create("2.36", tagged), await create("2.42", tagged),
+                await create("2.36", [{"uuid": net_id}])]
+
+    assert {case: r.status_code for case, r in refused.items()} == dict.fromkeys(refused, 400)
+    assert all("badRequest" in r.json() for r in refused.values())
+    assert refused["none at 2.36"].json()["badRequest"]["message"] == (
+        "Invalid input for field/attribute networks: 'none' is not of type 'array'")
+    assert listed.json()["servers"] == []
+    assert [r.status_code for r in accepted] == [202] * 5, [r.text for r in accepted]
+
+
 async def test_interface_attach_and_detach_by_network_and_by_port(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     image = await upload_image(cloud, admin)

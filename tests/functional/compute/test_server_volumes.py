@@ -261,7 +261,8 @@ async def test_boot_from_volume_bad_input_reserves_nothing(cloud: Cloud) -> None
     admin = await cloud.admin_headers()
     volume = await _bootable(cloud, admin)
     used = await _bootable(cloud, admin)
-    first = await cloud.client.post(f"{V}/servers", headers=admin, json=_bfv(used["id"]))
+    first = await cloud.client.post(f"{V}/servers", headers={**admin, **LATEST},
+                                    json=_bfv(used["id"]))
     assert first.status_code == 202
     await wait_for(cloud, admin, first.json()["server"]["id"], "ACTIVE")
 
@@ -280,7 +281,7 @@ async def test_boot_from_volume_bad_input_reserves_nothing(cloud: Cloud) -> None
         _bfv(volume["id"], max_count=2),
     ]
     for body in cases:
-        resp = await cloud.client.post(f"{V}/servers", headers=admin, json=body)
+        resp = await cloud.client.post(f"{V}/servers", headers={**admin, **LATEST}, json=body)
         assert resp.status_code == 400, (body, resp.text)
         assert "badRequest" in resp.json()
 
@@ -302,10 +303,10 @@ async def test_boot_from_image_with_its_root_mapping_and_a_data_volume(cloud: Cl
                        "block_device_mapping_v2": mappings}}
     other = await upload_image(cloud, admin)
     twice = {"server": {**body["server"], "imageRef": other}}
-    assert (await cloud.client.post(f"{V}/servers", headers=admin,
+    assert (await cloud.client.post(f"{V}/servers", headers={**admin, **LATEST},
                                     json=twice)).status_code == 400
 
-    created = await cloud.client.post(f"{V}/servers", headers=admin, json=body)
+    created = await cloud.client.post(f"{V}/servers", headers={**admin, **LATEST}, json=body)
     assert created.status_code == 202, created.text
     server = await wait_for(cloud, admin, created.json()["server"]["id"], "ACTIVE", "ERROR")
 
@@ -327,7 +328,7 @@ async def test_boot_from_a_volume_made_from_an_image(cloud: Cloud) -> None:
                        "block_device_mapping_v2": [mapping]}}
     missing = {"server": {**body["server"], "block_device_mapping_v2": [
         {**mapping, "uuid": "3f5b1c1e-0000-4000-8000-000000000000"}]}}
-    assert (await cloud.client.post(f"{V}/servers", headers=admin,
+    assert (await cloud.client.post(f"{V}/servers", headers={**admin, **LATEST},
                                     json=missing)).status_code == 400
 
     created = await cloud.client.post(f"{V}/servers", headers={**admin, **LATEST}, json=body)
