@@ -90,6 +90,8 @@ def conductor_runner(settings: Settings, factory: db.SessionFactory, transport: 
     c = settings.compute
     manager = ConductorManager(factory, rpcapi.SchedulerAPI(transport),
                                rpcapi.ComputeAgentAPI(transport), clients.placement,
+                               Ports(clients.network, clients.tokens.token),
+                               Volumes(clients.volumes, clients.tokens.token),
                                max_attempts=c.max_attempts, build_timeout=c.build_timeout,
                                service_down_time=c.service_down_time,
                                default_zone=c.default_availability_zone,

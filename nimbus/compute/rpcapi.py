@@ -78,6 +78,10 @@ class ConductorAPI:
         """The guest is gone from `host`: finish the delete and free its resources."""
         await self.client.call(ctx, "instance_destroyed", instance_uuid=instance_uuid, host=host)
 
+    async def delete_locally(self, ctx: RequestContext, instance_uuid: str) -> None:
+        """Delete a server whose host is down, releasing what its agent would have."""
+        await self.client.call(ctx, "delete_locally", instance_uuid=instance_uuid)
+
     async def network_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:
         """The instance's ports as its agent recorded them (empty when it has none)."""
         found: list[dict[str, Any]] = await self.client.call(ctx, "network_info",

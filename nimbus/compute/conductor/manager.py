@@ -20,6 +20,8 @@ from nimbus.compute.conductor import group_policy, stalled_builds, unshelve
 from nimbus.compute.conductor.moves import ConductorMoves
 from nimbus.compute.models import ComputeNodeRow, InstanceMetadataRow, InstanceRow
 from nimbus.compute.objects import BuildRequest, ComputeNodeReport, FlavorSpec, RequestSpec
+from nimbus.compute.ops.networking import Ports
+from nimbus.compute.ops.volumes import Volumes
 from nimbus.compute.rpcapi import ComputeAgentAPI, SchedulerAPI
 from nimbus.compute.service import block_devices, instances
 from nimbus.compute.states import PowerState, TaskState, VmState
@@ -35,13 +37,17 @@ BUILD_EVENT = "conductor_schedule_and_build_instances"
 
 class ConductorManager(ConductorMoves):
     def __init__(self, factory: db.SessionFactory, scheduler: SchedulerAPI,
-                 agents: ComputeAgentAPI, placement: PlacementClient, *, max_attempts: int,
+                 agents: ComputeAgentAPI, placement: PlacementClient, ports: Ports,
+                 volumes: Volumes, *, max_attempts: int,
                  build_timeout: float = 600.0, service_down_time: float = 60.0,
                  default_zone: str = "nova", allow_resize_to_same_host: bool = False) -> None:
         self.factory = factory
         self.scheduler = scheduler
         self.agents = agents
         self.placement = placement
+        # What a host's agent releases at a delete, for the deletes done here without it.
+        self.ports = ports
+        self.volumes = volumes
         self.max_attempts = max_attempts
         self.build_timeout = build_timeout
         self.service_down_time = service_down_time
@@ -234,6 +240,22 @@ class ConductorManager(ConductorMoves):
                 await instances.finish_action(session, instance_uuid, ctx.request_id)
         await self.placement.delete_allocations(instance_uuid)
         await self.release_migrations(instance_uuid)
+
+    async def delete_locally(self, ctx: RequestContext, instance_uuid: str) -> None:
+        """Nova's local delete, for a server whose host's compute service is down: what the
+        agent's delete would release (ports, volume attachments and delete_on_termination
+        volumes, placement allocations) is released here, and the instance is deleted.
+        A guest the host may still run goes when its agent starts again (its reconciliation
+        destroys guests the database no longer has). Idempotent."""
+        async with self.factory() as session:
+            row = await session.get(InstanceRow, instance_uuid)
+            if row is None:
+                return
+            host, ports = row.host or "", list(row.network_info or [])
+            devices = await block_devices.payloads(session, instance_uuid, row.project_id)
+        await self.ports.release(ports)
+        await self.volumes.release(devices, deleting=True)
+        await self.instance_destroyed(ctx, instance_uuid, host)
 
     async def compute_node_update(self, ctx: RequestContext, report: dict[str, Any]) -> None:
         node = ComputeNodeReport.model_validate(report)

@@ -82,6 +82,14 @@ async def all_services(deps: ComputeDeps, session: AsyncSession) -> list[Service
             for r in rows if r.binary in NOVA_SERVICES]
 
 
+async def host_is_up(deps: ComputeDeps, session: AsyncSession, host: str) -> bool:
+    """Whether `host`'s compute service reports (and is not forced down); a host without a
+    compute service is not up, as Nova treats ComputeHostNotFound."""
+    row = (await session.execute(select(ServiceRow).where(
+        ServiceRow.binary == COMPUTE_BINARY, ServiceRow.host == host))).scalar()
+    return row is not None and is_up(row, db.utcnow(), deps.settings.compute.service_down_time)
+
+
 async def host_statuses(deps: ComputeDeps, ctx: RequestContext,
                         hosts: set[str]) -> dict[str, str] | None:
     """Nova's `host_status` (2.16) of each compute host: DOWN when forced down, MAINTENANCE
