@@ -73,10 +73,14 @@ def spec(host: Host, volumes: tuple[VolumeConnection, ...] = ()) -> GuestSpec:
                      volumes=volumes)
 
 
+def volume_id(n: int) -> str:
+    return f"c0ffee00-0000-4000-8000-00000000000{n}"
+
+
 def volume(root: Path, n: int) -> VolumeConnection:
     path = root / f"volume{n}.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "16M"], check=True)
-    return VolumeConnection(volume_id=f"c0ffee00-0000-4000-8000-00000000000{n}", path=path,
+    return VolumeConnection(volume_id=volume_id(n), path=path,
                             format="qcow2", device_name=f"/dev/vd{'abcdef'[n]}")
 
 
@@ -112,20 +116,30 @@ async def move(source: Host, dest: Host, guest: GuestSpec) -> PowerState:
     return (await dest.driver.finish_incoming(UUID)).power_state
 
 
-async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volume(
+def said(host: Host, line: str) -> Callable[[], bool]:
+    return lambda: f"nimbus-guest: {line}" in host.console()
+
+
+async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volumes(
         image: GuestImage, tmp_path: Path) -> None:
     a, b = make_host(tmp_path, "live-a", image), make_host(tmp_path, "live-b", image)
-    vol = volume(tmp_path, 1)
+    vdb, vdc, vdd = volume(tmp_path, 1), volume(tmp_path, 2), volume(tmp_path, 3)
     try:
         await a.driver.spawn(spec(a))
         await wait_for("login marker", lambda: LOGIN_MARKER in a.console())
         assert "mark written" in a.console()
-        await a.driver.attach_volume(UUID, vol)
-        await wait_for("vdb on a", lambda: "nimbus-guest: block added vdb" in a.console(), 60)
+        # Plugged and unplugged so that the one left is not where a fresh start would put it
+        # (the guest's kernel names its disks in the order they came: vdd is its vdc).
+        await a.driver.attach_volume(UUID, vdb)
+        await wait_for("vdb on a", said(a, "block added vdb"), 60)
+        await a.driver.attach_volume(UUID, vdd)
+        await wait_for("vdc on a", said(a, "block added vdc"), 60)
+        await a.driver.detach_volume(UUID, vdb.volume_id)
+        await wait_for("vdb gone on a", said(a, "block removed vdb"), 60)
         source_pid = a.pid()
 
         # To b, its disk copied over NBD, the volume (a file both reach) opened there.
-        assert await move(a, b, spec(b, (vol,))) is PowerState.RUNNING
+        assert await move(a, b, spec(b, (vdd,))) is PowerState.RUNNING
         assert source_pid is not None and a.pid() is None  # QEMU on a has quit
         assert [g.uuid for g in await b.driver.list_guests()] == [UUID]
         stats = a.driver.sent[UUID]
@@ -134,14 +148,13 @@ async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volum
         await a.driver.destroy(UUID)
 
         # The guest runs on b: it sees a disk plugged there (b's console starts empty).
-        vol2 = volume(tmp_path, 2)
-        await b.driver.attach_volume(UUID, vol2)
-        await wait_for("vdc on b", lambda: "nimbus-guest: block added vdc" in b.console(), 60)
+        await b.driver.attach_volume(UUID, vdc)
+        await wait_for("vdb on b", said(b, "block added vdb"), 60)
         assert LOGIN_MARKER not in b.console()  # no boot happened on b
 
         # And back to a, forced to complete while a throttled memory copy would take minutes.
         await throttle(b, 512 << 10)
-        uri = await a.driver.prepare_incoming(spec(a, (vol, vol2)))
+        uri = await a.driver.prepare_incoming(spec(a, (vdd, vdc)))
         sending = asyncio.create_task(b.driver.live_migrate(UUID, uri, block_migration=True))
         await asyncio.sleep(3)
         assert not sending.done()
@@ -150,13 +163,12 @@ async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volum
         assert (await a.driver.finish_incoming(UUID)).power_state is PowerState.RUNNING
         assert b.driver.sent[UUID].forced and b.pid() is None
         await b.driver.destroy(UUID)
-        await a.driver.detach_volume(UUID, vol.volume_id)
-        await wait_for("vdb gone on a", lambda: "nimbus-guest: block removed vdb" in a.console(),
-                       60)
+        await a.driver.detach_volume(UUID, vdd.volume_id)
+        await wait_for("vdc gone on a", said(a, "block removed vdc"), 60)
     finally:
         await a.driver.destroy(UUID)
         await b.driver.destroy(UUID)
-    assert vol.path.exists()  # the volume service owns it
+    assert vdd.path.exists()  # the volume service owns it
 
 
 async def test_qemu_live_migration_aborted_leaves_the_guest_running_on_the_source(
@@ -190,7 +202,7 @@ async def test_qemu_live_migration_aborted_leaves_the_guest_running_on_the_sourc
         assert [(g.uuid, g.power_state) for g in await a.driver.list_guests()] == [
             (UUID, PowerState.RUNNING)]
         await a.driver.attach_volume(UUID, volume(tmp_path, 1))
-        await wait_for("vdb on a", lambda: "nimbus-guest: block added vdb" in a.console(), 60)
+        await wait_for("vdb on a", said(a, "block added vdb"), 60)
 
         # Only a block migration moves a guest between hosts that share no disk.
         uri = await b.driver.prepare_incoming(spec(b))
@@ -198,6 +210,20 @@ async def test_qemu_live_migration_aborted_leaves_the_guest_running_on_the_sourc
             await a.driver.live_migrate(UUID, uri, block_migration=False)
         await b.driver.abort_incoming(UUID)
         assert a.pid() == source_pid
+
+        # A destination that cannot load the guest (it lacks the volume) says so, and the
+        # guest runs on at the source rather than nowhere.
+        await throttle(a, 128 << 20)  # QEMU's default again
+        uri = await b.driver.prepare_incoming(spec(b))
+        with pytest.raises(QemuError, match="failed"):
+            await asyncio.wait_for(a.driver.live_migrate(UUID, uri, block_migration=True),
+                                   MOVE_TIMEOUT)
+        await b.driver.abort_incoming(UUID)
+        assert a.pid() == source_pid
+        assert [(g.uuid, g.power_state) for g in await a.driver.list_guests()] == [
+            (UUID, PowerState.RUNNING)]
+        await a.driver.detach_volume(UUID, volume_id(1))
+        await wait_for("vdb gone on a", said(a, "block removed vdb"), 60)
     finally:
         await a.driver.destroy(UUID)
         await b.driver.destroy(UUID)

@@ -50,6 +50,10 @@ DEFAULT_DOWNTIME_MS = 300
 # QEMU's largest downtime-limit (2000 s): with it, the next pass is the last one (see send).
 FORCED_DOWNTIME_MS = 2_000_000
 
+# The destination tells the source whether it could load the guest: without it the source
+# would count a guest the destination refused (say, a device missing there) as sent, and quit.
+RETURN_PATH = {"capability": "return-path", "state": True}
+
 Session = Callable[[], AbstractAsyncContextManager[Monitor]]
 
 
@@ -131,6 +135,7 @@ async def listen(qmp: Monitor, host: str, *, export_root: bool) -> Incoming:
         await qmp.execute("block-export-add", {"type": "nbd", "id": EXPORT, "name": EXPORT,
                                                "node-name": ROOT_NODE, "writable": True})
     incoming = Incoming(host, free_port(host), nbd_port)
+    await qmp.execute("migrate-set-capabilities", {"capabilities": [RETURN_PATH]})
     await qmp.execute("migrate-incoming", {"uri": incoming.migrate_uri})
     return incoming
 
@@ -162,7 +167,7 @@ async def send(session: Session, incoming: Incoming, control: Control) -> Migrat
             await _until(lambda: _mirror_ready(session, control), "the disk copy to catch up")
         async with session() as qmp:
             await qmp.execute("migrate-set-capabilities", {"capabilities": [
-                {"capability": "pause-before-switchover", "state": mirroring}]})
+                RETURN_PATH, {"capability": "pause-before-switchover", "state": mirroring}]})
             await qmp.execute("migrate", {"uri": incoming.migrate_uri})
         result: list[dict[str, Any]] = []
         await _until(lambda: _migration_step(session, control, result), "the migration")

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from nimbus.compute.virt.qemu.instance import Instance
 from nimbus.compute.virt.qemu.monitor import Monitor
 
 UNPLUG_TIMEOUT = 30.0
+FIRST_SLOT, LAST_SLOT = 0x10, 0x1F
 MIRROR_TIMEOUT = 600.0
 
 
@@ -54,11 +56,23 @@ def blockdev(volume: VolumeConnection, name: str | None = None) -> dict[str, Any
             "file": {"driver": "file", "filename": str(volume.path)}}
 
 
+def pci_slot(volume: VolumeConnection) -> int | None:
+    """The PCI slot of the volume's device, fixed by its device name (vda 0x10, vdb 0x11, ...
+    vdp 0x1f; QEMU puts the root disk and NICs in the low slots itself): so a QEMU started
+    with the guest's volumes, a live migration's destination, has each where the running
+    guest has it, whatever order they were plugged and unplugged in. None past vdp."""
+    found = re.fullmatch(r"(?:x?v|s|h)d([a-z])", Path(volume.device_name or "").name)
+    slot = FIRST_SLOT + ord(found.group(1)) - ord("a") if found else None
+    return slot if slot is not None and slot <= LAST_SLOT else None
+
+
 def device_args(volume: VolumeConnection) -> dict[str, Any]:
     args: dict[str, Any] = {"driver": "virtio-blk-pci", "id": device(volume),
                             "drive": node(volume.volume_id), "serial": volume.volume_id[:20]}
     if volume.boot_index is not None:
         args["bootindex"] = volume.boot_index
+    if (slot := pci_slot(volume)) is not None:
+        args["addr"] = f"{slot:#x}"
     return args
 
 
