@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nimbus.compute import errors
+from nimbus.compute import errors, host_zones
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import (
+    ComputeNodeRow,
     FlavorExtraSpecRow,
     FlavorRow,
     InstanceActionRow,
@@ -32,7 +33,7 @@ from nimbus.compute.models import (
     ServerGroupRow,
 )
 from nimbus.compute.objects import FlavorSpec, RequestSpec
-from nimbus.compute.schemas import SchedulerHints, ServerCreateRequest
+from nimbus.compute.schemas import SchedulerHints, ServerCreate, ServerCreateRequest
 from nimbus.compute.service import (
     block_devices,
     boot_volumes,
@@ -129,9 +130,11 @@ async def image_for_flavor(deps: ComputeDeps, ctx: RequestContext, image_ref: st
 
 def _placement_hints(deps: ComputeDeps, ctx: RequestContext,
                      az: str | None) -> tuple[str | None, str | None, str | None]:
-    """`zone`, `zone:host` or `zone:host:node` (forcing a host is for admins)."""
+    """`zone`, `zone:host`, `zone:host:node` or `zone::node` (forcing is for admins)."""
     if az is None:
         return None, None, None
+    if az.count(":") > 2:
+        raise errors.InvalidInput(reason="Unable to parse availability_zone")
     zone, _, rest = az.partition(":")
     host, _, node = rest.partition(":")
     if host or node:
@@ -140,12 +143,48 @@ def _placement_hints(deps: ComputeDeps, ctx: RequestContext,
     return zone or None, host or None, node or None
 
 
+async def _forced_zone(deps: ComputeDeps, session: AsyncSession, zone: str | None,
+                       host: str | None) -> str | None:
+    """The zone kept with a forced host or node: the one asked for if the host is in it, else
+    none, as Nova does since its bug 1934770 (the server then shows its host's zone)."""
+    host_zone = (await host_zones.zoned_hosts(session, [host])).get(host) if host else None
+    return zone if zone == (host_zone or deps.settings.compute.default_availability_zone) \
+        else None
+
+
 async def _check_zone(deps: ComputeDeps, session: AsyncSession, zone: str) -> None:
-    """As Nova: a zone is available while one of its services is enabled; a forced host
-    skips the check (the caller named the host itself)."""
+    """As Nova: a zone is available while one of its services is enabled."""
     services = await compute_services.all_services(deps, session)
     if zone not in {s.zone for s in services if not s.disabled}:
         raise core_errors.BadRequest("The requested availability zone is not available")
+
+
+async def _check_destination(session: AsyncSession, host: str | None, node: str | None) -> None:
+    """2.74's `host` and `hypervisor_hostname` name a compute node that exists, else 400."""
+    query = select(ComputeNodeRow.id)
+    if host:
+        query = query.where(ComputeNodeRow.host == host)
+    if node:
+        query = query.where(ComputeNodeRow.hypervisor_hostname == node)
+    if (await session.execute(query.limit(1))).first() is None:
+        raise core_errors.BadRequest(f"Compute host {host or node} could not be found.")
+
+
+async def _zone_and_destination(deps: ComputeDeps, session: AsyncSession,
+                                server: ServerCreate, zone: str | None,
+                                forced_host: str | None, forced_node: str | None) -> str | None:
+    """Nova's checks of where a server may go, in its order; the zone to request."""
+    if forced_host or forced_node:
+        zone = await _forced_zone(deps, session, zone, forced_host)
+    if server.host or server.hypervisor_hostname:
+        if forced_host or forced_node:
+            raise core_errors.BadRequest(
+                "One mechanism with host and/or hypervisor_hostname and another mechanism "
+                "with zone:host:node are mutually exclusive.")
+        await _check_destination(session, server.host, server.hypervisor_hostname)
+    if zone is not None and forced_host is None:
+        await _check_zone(deps, session, zone)
+    return zone
 
 
 def _host_list(value: str | list[str] | None) -> list[str]:
@@ -211,8 +250,7 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
     wanted = boot_volumes.parse(server.block_device_mapping_v2, server.imageRef, max_count)
     async with deps.read() as session:
         flavor = await resolve_flavor(session, ctx, str(server.flavorRef))
-        if zone is not None and forced_host is None and not server.host:
-            await _check_zone(deps, session, zone)
+        zone = await _zone_and_destination(deps, session, server, zone, forced_host, forced_node)
     root_image, wanted = await boot_volumes.check(deps, ctx, wanted)
     image = root_image or await image_for_flavor(deps, ctx, wanted.image_ref or server.imageRef,
                                                  flavor)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.dbs import backends
-from tests.functional.compute.helpers import V, server_body, upload_image
+from tests.functional.compute.helpers import V, server_body, upload_image, wait_for
 from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
 
@@ -105,3 +106,47 @@ async def test_boot_into_a_zone_without_enabled_services_is_refused(cloud: Cloud
     assert known.status_code == 202, known.text
     # Nothing of the refused request was written.
     assert [s["id"] for s in listed.json()["servers"]] == [known.json()["server"]["id"]]
+
+
+async def test_forced_hosts_and_requested_destinations_are_checked_as_nova_does(
+        cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    await zone_host(cloud, admin, "az2", "fake-2")
+    image = await upload_image(cloud, admin)
+
+    async def create(version: str, **extra: str) -> Any:
+        return await cloud.client.post(f"{V}/servers", json=server_body(image, **extra), headers={
+            **admin, "OpenStack-API-Version": f"compute {version}"})
+
+    refused = {
+        "four parts": await create("2.37", availability_zone="nova:fake-1:fake-1:x"),
+        "unknown host": await create("2.74", host="nowhere"),
+        "unknown node": await create("2.74", hypervisor_hostname="nowhere"),
+        "node of another host": await create("2.74", host="fake-1", hypervisor_hostname="fake-2"),
+        "both mechanisms": await create("2.74", host="fake-1", availability_zone="nova:fake-1"),
+        "host and unknown zone": await create("2.74", host="fake-1", availability_zone="atlantis"),
+    }
+    listed = await cloud.client.get(f"{V}/servers", headers=admin)
+    # A forced host outside the zone asked for boots there, in its own zone (Nova's bug
+    # 1934770), even when that zone does not exist.
+    forced = [await create("2.37", availability_zone=az)
+              for az in ("nova:fake-2", "atlantis:fake-2", "az2:fake-2")]
+    requested = await create("2.74", host="fake-1", hypervisor_hostname="fake-1")
+
+    assert {case: r.status_code for case, r in refused.items()} == dict.fromkeys(refused, 400)
+    message = {case: r.json()["badRequest"]["message"] for case, r in refused.items()}
+    assert message["four parts"] == "Invalid input received: Unable to parse availability_zone"
+    assert message["unknown host"] == "Compute host nowhere could not be found."
+    assert message["unknown node"] == "Compute host nowhere could not be found."
+    assert message["both mechanisms"].endswith("are mutually exclusive.")
+    assert message["host and unknown zone"] == "The requested availability zone is not available"
+    assert listed.json()["servers"] == []
+    for created in [*forced, requested]:
+        assert created.status_code == 202, created.text
+        server = await wait_for(cloud, admin, created.json()["server"]["id"], "ACTIVE", "ERROR")
+        assert server is not None and server["status"] == "ACTIVE", server
+        host = server["OS-EXT-SRV-ATTR:host"]
+        assert server["OS-EXT-AZ:availability_zone"] == {"fake-1": "nova", "fake-2": "az2"}[host]
+    hosts = [(await cloud.client.get(f"{V}/servers/{c.json()['server']['id']}", headers=admin)
+              ).json()["server"]["OS-EXT-SRV-ATTR:host"] for c in [*forced, requested]]
+    assert hosts == ["fake-2", "fake-2", "fake-2", "fake-1"]
