@@ -16,7 +16,7 @@ from nimbus.compute.action_schemas import (
 )
 from nimbus.compute.api import params
 from nimbus.compute.deps import ComputeDeps
-from nimbus.compute.service import lifecycle, rebuild, shelve, snapshots
+from nimbus.compute.service import compute_services, lifecycle, rebuild, shelve, snapshots
 from nimbus.core import errors
 from nimbus.core.context import RequestContext
 from nimbus.core.http import OrjsonResponse
@@ -53,7 +53,11 @@ async def dispatch(request: Request, name: str, server_id: str, deps: ComputeDep
     if name == "rebuild":
         req = (await params.body_as(request, RebuildRequest)).rebuild
         server, password = await rebuild.rebuild(deps, ctx, server_id, req, version)
+        # From 2.75 the answer is the whole server, host_status included, as show gives it.
+        status = await compute_services.host_status(deps, ctx, server.row.host) \
+            if version >= (2, 75) else None
         body = views.server_detail(request, server, version, is_admin=ctx.is_admin,
+                                   host_status=status,
                                    view="update" if version < (2, 75) else "show")
         # Nova's rebuild answer names the key (2.54) and user data (2.57) whatever the view.
         if version >= (2, 54):

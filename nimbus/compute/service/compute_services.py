@@ -108,6 +108,12 @@ async def host_statuses(deps: ComputeDeps, ctx: RequestContext,
                 "UP" if is_up(r, now, down_time) else "UNKNOWN" for r in rows}
 
 
+async def host_status(deps: ComputeDeps, ctx: RequestContext, host: str | None) -> str | None:
+    """One server's `host_status`, as host_statuses gives it."""
+    statuses = await host_statuses(deps, ctx, {host} if host else set())
+    return None if statuses is None else statuses.get(host or "", "")
+
+
 async def list_services(deps: ComputeDeps, ctx: RequestContext, *, host: str | None = None,
                         binary: str | None = None) -> list[Service]:
     deps.policy.authorize("os_compute_api:os-services:list", ctx, {})

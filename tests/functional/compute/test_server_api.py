@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from nimbus.core.service import ServiceRow
 from tests.dbs import backends
 from tests.functional.compute.helpers import V, boot, server_body, upload_image, wait_for
 from tests.functional.compute.users import member_token
@@ -258,3 +261,43 @@ async def test_host_status_shows_to_admins_from_2_16_and_follows_the_compute_ser
     assert disabled.status_code == 200, disabled.text
     assert in_maintenance["host_status"] == "MAINTENANCE"
     assert member_view.status_code == 200 and "host_status" not in member_view.json()["server"]
+
+
+async def test_host_status_is_down_unknown_or_empty_as_novas(cloud: Cloud) -> None:
+    """DOWN when the host's service is forced down, UNKNOWN when it stopped reporting, ""
+    for a server on no host; the 2.75 rebuild answer carries it too."""
+    admin = await cloud.admin_headers()
+    server_id = await active_server(cloud, admin)
+    url = f"{V}/servers/{server_id}"
+    image = await upload_image(cloud, admin)
+    huge = {"name": "huge", "ram": 40000, "vcpus": 1, "disk": 1, "id": "huge"}
+    assert (await cloud.client.post(f"{V}/flavors", headers=admin,
+                                    json={"flavor": huge})).status_code == 200
+    unplaced = await cloud.client.post(f"{V}/servers", headers=mv(admin, "2.37"),
+                                       json=server_body(image, flavorRef="huge"))  # no host fits
+    unplaced_server = await wait_for(cloud, admin, unplaced.json()["server"]["id"], "ERROR")
+    assert unplaced_server is not None and unplaced_server["OS-EXT-SRV-ATTR:host"] is None
+
+    async def status(server: str = server_id) -> Any:
+        return (await cloud.client.get(f"{V}/servers/{server}",
+                                       headers=mv(admin, "2.16"))).json()["server"]["host_status"]
+
+    rebuilt = await cloud.client.post(f"{url}/action", headers=mv(admin, "2.75"),
+                                      json={"rebuild": {"imageRef": image}})
+    host = rebuilt.json()["server"]["OS-EXT-SRV-ATTR:host"]
+    await wait_for(cloud, admin, server_id, "ACTIVE")
+    await cloud.client.put(f"{V}/os-services/force-down", headers=mv(admin, "2.11"), json={
+        "host": host, "binary": "nova-compute", "forced_down": True})
+    forced_down = await status()
+    await cloud.client.put(f"{V}/os-services/force-down", headers=mv(admin, "2.11"), json={
+        "host": host, "binary": "nova-compute", "forced_down": False})
+    long_ago = dt.datetime(2020, 1, 1)
+    async with cloud.services.compute.write() as session:
+        await session.execute(update(ServiceRow).where(ServiceRow.host == host).values(
+            last_seen_up=long_ago))
+    silent = await status()
+
+    assert rebuilt.status_code == 202, rebuilt.text
+    assert rebuilt.json()["server"]["host_status"] == "UP"
+    assert forced_down == "DOWN" and silent == "UNKNOWN"
+    assert await status(unplaced.json()["server"]["id"]) == ""
