@@ -1,6 +1,6 @@
 """Which hypervisor each compute host runs, and the test guest image a QEMU cloud offers.
 
-    drivers = hosts.up_drivers(settings)    # `nimbus up`: a QEMU host (if wanted) + fake hosts
+    drivers = hosts.up_drivers(settings)    # `nimbus up`: QEMU hosts (if wanted) + fake hosts
     driver = hosts.make_driver(settings, "node1", settings.compute.driver)   # `nimbus serve`
 """
 
@@ -61,11 +61,18 @@ def qemu_host_wanted(settings: Settings) -> bool:
     return settings.qemu_host == "on"
 
 
+def qemu_host_names(settings: Settings) -> list[str]:
+    """This machine's QEMU hosts: host_name, then <host_name>-2, <host_name>-3, ..."""
+    return [settings.host_name, *(f"{settings.host_name}-{i}"
+                                  for i in range(2, settings.qemu_hosts + 1))]
+
+
 def up_drivers(settings: Settings) -> dict[str, VirtDriver]:
-    """`nimbus up`'s hosts: first this machine on QEMU (when wanted), then the fake hosts."""
+    """`nimbus up`'s hosts: first this machine's QEMU hosts (when wanted), then the fake hosts."""
     drivers: dict[str, VirtDriver] = {}
     if qemu_host_wanted(settings):
-        drivers[settings.host_name] = make_driver(settings, settings.host_name, "qemu")
+        for host in qemu_host_names(settings):
+            drivers[host] = make_driver(settings, host, "qemu")
     for host in fake_host_names(settings):
         drivers[host] = make_driver(settings, host, "fake")
     return drivers

@@ -203,6 +203,10 @@ class Settings(BaseSettings):
     # `nimbus up` also runs a QEMU compute host named after this machine (host_name): "auto"
     # when qemu-system-x86_64 is installed, "on" always (an error without it), "off" never.
     qemu_host: Literal["auto", "on", "off"] = "auto"
+    # How many QEMU compute hosts that is: the first named host_name, the others
+    # <host_name>-2, <host_name>-3, ... (each its own agent, instance directories and taps), so
+    # that migrations between QEMU hosts run on one machine.
+    qemu_hosts: int = Field(default=1, ge=1, le=16)
     policy_file: Path | None = None
     # The name this machine's services register under (os-services "host").
     host_name: str = Field(default_factory=lambda: __import__("socket").gethostname())
