@@ -142,8 +142,8 @@ async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volum
         assert await move(a, b, spec(b, (vdd,))) is PowerState.RUNNING
         assert source_pid is not None and a.pid() is None  # QEMU on a has quit
         assert [g.uuid for g in await b.driver.list_guests()] == [UUID]
-        stats = a.driver.sent[UUID]
-        assert 0 < stats.downtime_ms < stats.total_ms and not stats.forced
+        stats = a.driver.last_sent(UUID)
+        assert stats is not None and 0 < stats.downtime_ms < stats.total_ms and not stats.forced
         assert disk_mark(b) == MARK  # the block copy carried what the guest wrote on a
         await a.driver.destroy(UUID)
 
@@ -161,7 +161,8 @@ async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volum
         await b.driver.live_migration_force_complete(UUID)
         await asyncio.wait_for(sending, MOVE_TIMEOUT)
         assert (await a.driver.finish_incoming(UUID)).power_state is PowerState.RUNNING
-        assert b.driver.sent[UUID].forced and b.pid() is None
+        forced = b.driver.last_sent(UUID)
+        assert forced is not None and forced.forced and b.pid() is None
         await b.driver.destroy(UUID)
         await a.driver.detach_volume(UUID, vdd.volume_id)
         await wait_for("vdc gone on a", said(a, "block removed vdc"), 60)

@@ -89,7 +89,7 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
         self._accel: str | None = None if config.accel == "auto" else config.accel
         self._accel_lock = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
-        self.outgoing, self.sent = {}, {}
+        self.outgoing = {}
 
     # -- plumbing -----------------------------------------------------------------------------
 
