@@ -40,6 +40,11 @@ LOG = logging.getLogger(__name__)
 
 MIGRATE_TIMEOUT = 600.0
 POLL = 0.05
+# While memory is copied: QEMU stops the guest on its own, and it stays stopped until we have
+# seen pre-switchover and finished the disk copy, so this is added to the downtime.
+SWITCH_POLL = 0.01
+JOB_POLL = 0.002
+SESSION_SPAN = 1.0
 # Names of what a migration adds to the guest's block graph, on either side.
 EXPORT = "migrate-root"
 TARGET = "migrate-target"
@@ -169,9 +174,7 @@ async def send(session: Session, incoming: Incoming, control: Control) -> Migrat
             await qmp.execute("migrate-set-capabilities", {"capabilities": [
                 RETURN_PATH, {"capability": "pause-before-switchover", "state": mirroring}]})
             await qmp.execute("migrate", {"uri": incoming.migrate_uri})
-        result: list[dict[str, Any]] = []
-        await _until(lambda: _migration_step(session, control, result), "the migration")
-        info = result[0]
+        info = await _watch(session, control)
     except BaseException:
         await asyncio.shield(_roll_back(session))
         if control.aborted:
@@ -212,34 +215,48 @@ async def _mirror_ready(session: Session, control: Control) -> bool:
     return bool(job["status"] == "ready")
 
 
-async def _migration_step(session: Session, control: Control,
-                          result: list[dict[str, Any]]) -> bool:
-    """One look at the migration, acting on what it shows; True once completed (its
-    query-migrate reply appended to `result`)."""
-    async with session() as qmp:
-        if control.aborted:
-            await qmp.execute("migrate_cancel")
-            raise MigrationAborted("aborted while memory was copied")
-        if control.forced and not control.force_sent:
-            # Nova pauses the guest so that memory stops changing. QEMU's own last pass does
-            # that if any downtime is allowed: it stops the vCPUs and sends the rest at once.
-            # A `stop` here would instead arrive as a paused guest, not resumed there.
-            await qmp.execute("migrate-set-parameters", {"downtime-limit": FORCED_DOWNTIME_MS})
-            control.force_sent = True
-        info: dict[str, Any] = await qmp.execute("query-migrate")
-        status = info.get("status")
-        if status == "pre-switchover":
-            # The guest is stopped: the disk copy finishes and the device state follows.
-            await _complete_mirror(qmp)
-            await qmp.execute("migrate-continue", {"state": "pre-switchover"})
-        elif status == "completed":
-            LOG.info("live migration done in %s ms, downtime %s ms%s", info.get("total-time"),
-                     info.get("downtime"), " (forced)" if control.forced else "")
-            result.append(info)
-            return True
-        elif status in ("failed", "cancelled"):
-            raise QemuError(f"the live migration {status}: {info.get('error-desc', '')}".strip())
-    return False
+async def _watch(session: Session, control: Control) -> dict[str, Any]:
+    """Follow the migration until it completes; its last query-migrate reply. A session lasts
+    SESSION_SPAN at most, so that other users of the monitor (the agent's power-state sync)
+    get their turn during a long migration."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MIGRATE_TIMEOUT
+    while loop.time() < deadline:
+        async with session() as qmp:
+            span = loop.time() + SESSION_SPAN
+            while loop.time() < span:
+                info = await _migration_step(qmp, control)
+                if info is not None:
+                    return info
+                await asyncio.sleep(SWITCH_POLL)
+    raise QemuError(f"the migration took over {MIGRATE_TIMEOUT:.0f} s")
+
+
+async def _migration_step(qmp: Monitor, control: Control) -> dict[str, Any] | None:
+    """One look at the migration, acting on what it shows; its query-migrate reply once
+    completed."""
+    if control.aborted:
+        await qmp.execute("migrate_cancel")
+        raise MigrationAborted("aborted while memory was copied")
+    if control.forced and not control.force_sent:
+        # Nova pauses the guest so that memory stops changing. QEMU's own last pass does
+        # that if any downtime is allowed: it stops the vCPUs and sends the rest at once.
+        # A `stop` here would instead arrive as a paused guest, not resumed there.
+        await qmp.execute("migrate-set-parameters", {"downtime-limit": FORCED_DOWNTIME_MS})
+        control.force_sent = True
+    info: dict[str, Any] = await qmp.execute("query-migrate")
+    status = info.get("status")
+    if status == "pre-switchover":
+        # The guest is stopped: the disk copy finishes and the device state follows.
+        await _complete_mirror(qmp)
+        # The NBD client node stays: deleting it now would hold QEMU's main loop while the
+        # device state is sent (up to 160 ms more downtime here); the source quits anyway.
+        await qmp.execute("migrate-continue", {"state": "pre-switchover"})
+    elif status == "completed":
+        return info
+    elif status in ("failed", "cancelled"):
+        raise QemuError(f"the live migration {status}: {info.get('error-desc', '')}".strip())
+    return None
 
 
 async def _complete_mirror(qmp: Monitor) -> None:
@@ -251,9 +268,8 @@ async def _complete_mirror(qmp: Monitor) -> None:
     while (job := await _job(qmp)) is not None and job["status"] != "concluded":
         if loop.time() > deadline:
             raise QemuError("the disk copy did not finish")
-        await asyncio.sleep(POLL)
+        await asyncio.sleep(JOB_POLL)
     await qmp.execute("job-dismiss", {"id": JOB})
-    await qmp.execute("blockdev-del", {"node-name": TARGET})
     if job is not None and job.get("error"):
         raise QemuError(f"the disk copy failed at the end: {job['error']}")
 
@@ -297,11 +313,11 @@ async def _each(qmp: Monitor, commands: list[tuple[str, dict[str, Any] | None]])
             pass
 
 
-async def _until(step: Callable[[], Any], what: str) -> None:
-    """Call the async `step` every POLL seconds until it returns True (MIGRATE_TIMEOUT)."""
+async def _until(step: Callable[[], Any], what: str, every: float = POLL) -> None:
+    """Call the async `step` `every` so many seconds until it returns True (MIGRATE_TIMEOUT)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MIGRATE_TIMEOUT
     while not await step():
         if loop.time() > deadline:
             raise QemuError(f"waited {MIGRATE_TIMEOUT:.0f} s for {what}")
-        await asyncio.sleep(POLL)
+        await asyncio.sleep(every)
