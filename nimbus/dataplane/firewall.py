@@ -55,8 +55,10 @@ class PortFilter:
     rules: tuple[Rule, ...] = ()
 
     @property
-    def tap(self) -> str:
-        return names.tap(self.port_id)
+    def taps(self) -> str:
+        """The prefix of the port's taps: one per compute host holding its guest, and the
+        port's veth when it is the cloud's own. Chains are named after it."""
+        return names.port_taps(self.port_id)
 
 
 def _set(items: list[str]) -> str:
@@ -64,20 +66,23 @@ def _set(items: list[str]) -> str:
 
 
 def render_nft(filters: list[PortFilter]) -> str:
-    """The whole bridge table; loading it replaces the previous one in one transaction."""
-    known = sorted({f'"{f.tap}"' for f in filters})
-    forward = [f'iifname "{f.tap}" jump from-{f.tap}' for f in filters if f.secured]
-    if known:
-        forward += [f'iifname "{names.TAP_PREFIX}*" iifname != {_set(known)} drop',
-                    f'oifname "{names.TAP_PREFIX}*" oifname != {_set(known)} drop',
-                    *(f'oifname "{f.tap}" ether type != {{ ip, arp }} drop'
-                      for f in filters if f.secured)]
-    else:
-        forward += [f'iifname "{names.TAP_PREFIX}*" drop', f'oifname "{names.TAP_PREFIX}*" drop']
+    """The whole bridge table; loading it replaces the previous one in one transaction.
+
+    A frame from a tap goes through `from-taps`, one to a tap through `to-taps`: the port's
+    rules where a port's prefix matches the tap, a drop where none does. (Wildcards match in
+    rules, not in the anonymous sets nft 1.0 has, hence chains.)"""
+    from_taps = [f'iifname "{f.taps}*" goto from-{f.taps}' if f.secured
+                 else f'iifname "{f.taps}*" return' for f in filters]
+    to_taps = [rule for f in filters for rule in (
+        ([f'oifname "{f.taps}*" ether type != {{ ip, arp }} drop'] if f.secured else [])
+        + [f'oifname "{f.taps}*" return'])]
     lines = [f"table bridge {NFT_TABLE}", f"delete table bridge {NFT_TABLE}",
              f"table bridge {NFT_TABLE} {{",
              "  chain forward {", "    type filter hook forward priority -200; policy accept;",
-             *(f"    {r}" for r in forward), "  }",
+             f'    iifname "{names.TAP_PREFIX}*" jump from-taps',
+             f'    oifname "{names.TAP_PREFIX}*" jump to-taps', "  }",
+             "  chain from-taps {", *(f"    {r}" for r in from_taps), "    drop", "  }",
+             "  chain to-taps {", *(f"    {r}" for r in to_taps), "    drop", "  }",
              # The host namespace has no address a guest may reach.
              "  chain input {", "    type filter hook input priority -200; policy accept;",
              f'    iifname "{names.TAP_PREFIX}*" drop', "  }"]
@@ -86,7 +91,7 @@ def render_nft(filters: list[PortFilter]) -> str:
             continue
         macs = _set(list(f.macs)) if f.macs else "{ 00:00:00:00:00:00 }"
         ips = _set(list(f.ips)) if f.ips else "{ 0.0.0.0 }"
-        lines += [f"  chain from-{f.tap} {{",
+        lines += [f"  chain from-{f.taps} {{",
                   f"    ether saddr != {macs} drop",
                   f"    arp saddr ether != {macs} drop",
                   f"    arp saddr ip != {_set(['0.0.0.0', *f.ips])} drop",
@@ -129,10 +134,11 @@ def render_iptables(filters: list[PortFilter]) -> str:
     for f in filters:
         if not f.secured:
             continue
-        out, into = f"nimbus-o-{f.tap}", f"nimbus-i-{f.tap}"
+        out, into = f"nimbus-o-{f.taps}", f"nimbus-i-{f.taps}"
         chains += [f":{out} - [0:0]", f":{into} - [0:0]"]
-        rules += [f"-A FORWARD -m physdev --physdev-in {f.tap} --physdev-is-bridged -j {out}",
-                  f"-A FORWARD -m physdev --physdev-out {f.tap} --physdev-is-bridged -j {into}",
+        # iptables' wildcard is `+`: every tap of the port, on whichever host.
+        rules += [f"-A FORWARD -m physdev --physdev-in {f.taps}+ --physdev-is-bridged -j {out}",
+                  f"-A FORWARD -m physdev --physdev-out {f.taps}+ --physdev-is-bridged -j {into}",
                   f"-A {out} -p udp -m udp --sport 68 --dport 67 -j RETURN",
                   f"-A {into} -p udp -m udp --sport 67 --dport 68 -j RETURN"]
         for chain in (out, into):

@@ -1,14 +1,16 @@
 """Plugging a guest's port into the host namespace, as os-vif's Linux-bridge plug does.
 
-    netns, tap = await plug_vif(host_ns, network_id, port_id, mtu=1450)
+    netns, tap = await plug_vif(host_ns, network_id, port_id, host="node1", mtu=1450)
     # QEMU runs in `netns` and opens `tap` by name (-netdev tap,ifname=tap,script=no)
-    await unplug_vif(host_ns, port_id)
+    await unplug_vif(host_ns, port_id, host="node1")
 
 The bridge is made on first use with the network's MTU, and passes its IPv4 frames to
 iptables (the bridge's own nf_call_iptables switch, so neither the host nor other namespaces
 change): security groups need conntrack, which this kernel's bridge family lacks. Until the
 network agent has written a port's filter, the baseline filter drops everything to and from
-its tap.
+its tap. Each compute host plugs a tap of its own for a port (names.guest_tap), so the hosts
+of one cloud on one machine never touch each other's: a migration's source and destination
+both hold one.
 """
 
 from __future__ import annotations
@@ -41,14 +43,16 @@ async def ensure_bridge(host_ns: str, network_id: str, mtu: int) -> str:
     return name
 
 
-async def plug_vif(host_ns: str, network_id: str, port_id: str, *, mtu: int) -> tuple[str, str]:
-    """A persistent tap for the port on its network's bridge, up. Idempotent.
+async def plug_vif(host_ns: str, network_id: str, port_id: str, *, host: str,
+                   mtu: int) -> tuple[str, str]:
+    """Compute host `host`'s persistent tap for the port on its network's bridge, up.
+    Idempotent.
 
     Returns (namespace, tap): the guest's process must run in that namespace to open the tap.
     """
     await ensure_host_namespace(host_ns)
     bridge = await ensure_bridge(host_ns, network_id, mtu)
-    tap = names.tap(port_id)
+    tap = names.guest_tap(port_id, host)
     if tap not in await ip.links(host_ns):
         try:
             await ip.run("tuntap", "add", "dev", tap, "mode", "tap", netns=host_ns)
@@ -87,9 +91,10 @@ async def plug_namespace_port(host_ns: str, netns: str, network_id: str, port_id
     return created
 
 
-async def unplug_vif(host_ns: str, port_id: str) -> None:
-    """Remove the port's tap. Idempotent: a tap or namespace already gone is fine."""
-    await ip.delete_link(host_ns, names.tap(port_id))
+async def unplug_vif(host_ns: str, port_id: str, *, host: str) -> None:
+    """Remove compute host `host`'s tap of the port (another host's stays). Idempotent: a
+    tap or namespace already gone is fine."""
+    await ip.delete_link(host_ns, names.guest_tap(port_id, host))
 
 
 async def delete_bridge(host_ns: str, network_id: str) -> None:

@@ -183,7 +183,7 @@ def test_one_guest_from_network_to_delete(cloud: RunningCloud) -> None:
     host_ns = names.host_namespace(cloud.state_dir)
     cli.run("server", "delete", "--wait", guest.id)
     assert qemu_pids(cloud.state_dir) == []
-    assert names.tap(port["ID"]) not in links(host_ns)
+    assert not [tap for tap in links(host_ns) if tap.startswith(names.port_taps(port["ID"]))]
     assert list(cloud.state_dir.glob(f"qemu/*/instances/{guest.id}")) == []
     assert [p for p in cloud.state_dir.rglob("config.iso") if guest.id in str(p)] == []
 

@@ -106,7 +106,7 @@ async def plug_vifs(agent: ComputeAgent, specs: tuple[VifSpec, ...]) -> tuple[Vi
     plugged = []
     for spec in specs:
         netns, tap = await vif.plug_vif(agent.dataplane_ns, spec.network_id, spec.port_id,
-                                        mtu=spec.mtu)
+                                        host=agent.host, mtu=spec.mtu)
         plugged.append(dataclasses.replace(spec, netns=netns, tap=tap,
                                            bridge=names.bridge(spec.network_id)))
     return tuple(plugged)
@@ -118,7 +118,7 @@ async def unplug_vifs(agent: ComputeAgent, info: NetworkInfo) -> None:
         return
     for entry in info:
         try:
-            await vif.unplug_vif(agent.dataplane_ns, entry["port_id"])
+            await vif.unplug_vif(agent.dataplane_ns, entry["port_id"], host=agent.host)
         except Exception as exc:  # reported; the port is still released
             LOG.warning("could not unplug port %s: %s", entry["port_id"], exc)
 

@@ -29,20 +29,22 @@ exit 0
 
 
 class FakeGuest:
-    """A namespace standing in for a guest: a veth whose outer end is the port's tap name
-    on the network's bridge (a real tap passes nothing without a reader)."""
+    """A namespace standing in for a guest on compute host `host`: a veth whose outer end
+    is that host's tap name for the port on the network's bridge (a real tap passes nothing
+    without a reader)."""
 
-    def __init__(self, host_ns: str, port_id: str, mac: str) -> None:
+    def __init__(self, host_ns: str, port_id: str, mac: str, host: str = "node1") -> None:
         self.host_ns = host_ns
         self.port_id = port_id
         self.mac = mac
+        self.host = host
         self.netns = f"dpguest-{uuid.uuid4().hex[:8]}"
 
     async def attach(self, network_id: str, mtu: int = 1500) -> None:
         from nimbus.dataplane import vif
         await ip.ensure_netns(self.netns)
         bridge = await vif.ensure_bridge(self.host_ns, network_id, mtu)
-        tap = names.tap(self.port_id)
+        tap = names.guest_tap(self.port_id, self.host)
         await ip.run("link", "add", tap, "mtu", str(mtu), "type", "veth", "peer", "name", "eth0",
                      "netns", self.netns, netns=self.host_ns)
         await ip.run("link", "set", tap, "master", bridge, "up", netns=self.host_ns)

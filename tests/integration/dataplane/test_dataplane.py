@@ -32,18 +32,35 @@ def ids() -> tuple[str, str, str, str]:
 
 async def test_plug_vif_makes_a_tap_on_the_bridge_and_unplug_removes_it(host_ns: str) -> None:
     network_id, port_id, _, _ = ids()
-    netns, tap = await vif.plug_vif(host_ns, network_id, port_id, mtu=1450)
-    assert (netns, tap) == (host_ns, names.tap(port_id))
+    netns, tap = await vif.plug_vif(host_ns, network_id, port_id, host="node1", mtu=1450)
+    assert (netns, tap) == (host_ns, names.guest_tap(port_id, "node1"))
+    assert len(tap) <= 15 and tap.startswith(names.port_taps(port_id))
     # Again: idempotent, same answer.
-    assert await vif.plug_vif(host_ns, network_id, port_id, mtu=1450) == (netns, tap)
+    assert await vif.plug_vif(host_ns, network_id, port_id, host="node1", mtu=1450) == (netns, tap)
     links = await ip.links(host_ns)
     assert links[tap]["master"] == names.bridge(network_id)
     assert links[tap]["mtu"] == 1450
     assert links[names.bridge(network_id)]["mtu"] == 1450
     assert links[tap]["linkinfo"]["info_kind"] == "tun"
-    await vif.unplug_vif(host_ns, port_id)
-    await vif.unplug_vif(host_ns, port_id)
+    await vif.unplug_vif(host_ns, port_id, host="node1")
+    await vif.unplug_vif(host_ns, port_id, host="node1")
     assert tap not in await ip.links(host_ns)
+
+
+async def test_two_hosts_plug_the_same_port_each_its_own_tap(host_ns: str) -> None:
+    """A migration between two hosts on one machine: both hold a tap of the port at once, and
+    the source's unplug leaves the destination's."""
+    network_id, port_id, _, _ = ids()
+    _, source = await vif.plug_vif(host_ns, network_id, port_id, host="box", mtu=1500)
+    _, dest = await vif.plug_vif(host_ns, network_id, port_id, host="box-2", mtu=1500)
+    assert source != dest
+    links = await ip.links(host_ns)
+    assert links[source]["master"] == links[dest]["master"] == names.bridge(network_id)
+    await vif.unplug_vif(host_ns, port_id, host="box")
+    links = await ip.links(host_ns)
+    assert source not in links and links[dest]["master"] == names.bridge(network_id)
+    await vif.unplug_vif(host_ns, port_id, host="box-2")
+    assert dest not in await ip.links(host_ns)
 
 
 def dhcp_network(network_id: str, dhcp_port: str, subnet_id: str,
@@ -92,6 +109,27 @@ async def test_guest_leases_its_fixed_ip_and_security_groups_decide_ping(
     await firewall.apply(host_ns, filters(guest_port, dhcp_port,
                                           Rule("ingress", "icmp", remote_ips=("10.98.0.77",))))
     assert not pings(qdhcp, GUEST_IP)
+
+
+async def test_the_ports_filter_holds_on_every_hosts_tap(
+        state_dir: Path, host_ns: str, guests: list[FakeGuest]) -> None:
+    """The port's guest on a second host (a migration's destination) gets the same filter
+    from the same rules: its own address passes, a spoofed one does not, ingress as allowed."""
+    network_id, guest_port, dhcp_port, subnet_id = ids()
+    await vif.ensure_host_namespace(host_ns)
+    await firewall.apply(host_ns, filters(guest_port, dhcp_port, Rule("ingress", "icmp")))
+    await dhcp.enable(state_dir, host_ns, dhcp_network(network_id, dhcp_port, subnet_id, ()))
+    for host in ("box", "box-2"):
+        guest = FakeGuest(host_ns, guest_port, GUEST_MAC, host=host)
+        guests.append(guest)
+        await guest.attach(network_id)
+        await ip.run("addr", "add", "10.98.0.99/24", "dev", "eth0", netns=guest.netns)
+        assert not pings(guest.netns, DHCP_IP)
+        await ip.run("addr", "flush", "dev", "eth0", netns=guest.netns)
+        await ip.run("addr", "add", f"{GUEST_IP}/24", "dev", "eth0", netns=guest.netns)
+        assert pings(guest.netns, DHCP_IP)
+        assert pings(names.dhcp_namespace(network_id), GUEST_IP)
+        await ip.run("link", "set", "eth0", "down", netns=guest.netns)
 
 
 async def test_guest_cannot_spoof_its_address(

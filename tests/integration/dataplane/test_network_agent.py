@@ -87,16 +87,17 @@ async def test_compute_plugs_taps_for_a_driver_that_needs_them(
     [port] = (await cloud.client.get(f"{N}/ports", headers=admin,
                                      params={"device_id": server_id})).json()["ports"]
 
-    tap = (await ip.links(host_ns))[names.tap(port["id"])]
+    tap_name = names.guest_tap(port["id"], "fake-1")
+    tap = (await ip.links(host_ns))[tap_name]
     assert tap["master"] == names.bridge(net_id)
     assert tap["mtu"] == 1450
-    assert await agent.plugged_taps() == [names.tap(port["id"])]
+    assert await agent.plugged_taps() == [tap_name]
     assert not await agent.teardown_if_idle()  # a guest is plugged in: its network stays
 
     deleted = await cloud.client.delete(f"/compute/v2.1/servers/{server_id}", headers=admin)
     assert deleted.status_code == 204
     await wait_for(cloud, {**admin, **LATEST}, server_id, "DELETED")
-    assert names.tap(port["id"]) not in await ip.links(host_ns)
+    assert tap_name not in await ip.links(host_ns)
 
 
 async def test_agent_serves_dhcp_and_security_groups_then_cleans_up(
