@@ -14,21 +14,12 @@ from typing import Any
 import httpx
 
 from nimbus.core import errors
+from nimbus.core.clients import answers
 from nimbus.core.context import outgoing_request_id_headers
 
 
 class NetworkResourceNotFound(errors.NotFound):
     template = "{message}"
-
-
-def _message(resp: httpx.Response) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text.strip()[:200]
-    if isinstance(body, dict) and isinstance(body.get("NeutronError"), dict):
-        return str(body["NeutronError"].get("message", ""))
-    return str(body)[:200]
 
 
 class NetworkClient:
@@ -49,17 +40,7 @@ class NetworkClient:
                 headers={"X-Auth-Token": token, **outgoing_request_id_headers()})
         except httpx.HTTPError as exc:
             raise errors.ServiceUnavailable("The network service is unreachable.") from exc
-        if resp.status_code == 404:
-            raise NetworkResourceNotFound(message=_message(resp))
-        if 400 <= resp.status_code < 500:
-            raise errors.error_for_status(resp.status_code, _message(resp))
-        if resp.status_code >= 300:
-            raise errors.ServiceUnavailable(
-                f"The network service answered {resp.status_code}: {_message(resp)}")
-        if resp.status_code == 204:
-            return {}
-        answer: dict[str, Any] = resp.json()
-        return answer
+        return answers.json_answer(resp, "network", NetworkResourceNotFound)
 
     async def get_network(self, token: str, network_id: str) -> dict[str, Any]:
         found: dict[str, Any] = (await self._call("GET", token, f"networks/{network_id}"))["network"]

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from nimbus.core import errors
+from nimbus.core.clients import answers
 from nimbus.core.context import outgoing_request_id_headers
 
 # Attachments with os-complete: a volume stays `attaching` until the host has it.
@@ -25,18 +26,6 @@ MICROVERSION = "volume 3.44"
 
 class VolumeResourceNotFound(errors.NotFound):
     template = "{message}"
-
-
-def _message(resp: httpx.Response) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text.strip()[:200]
-    if isinstance(body, dict) and len(body) == 1:
-        [inner] = body.values()
-        if isinstance(inner, dict) and "message" in inner:
-            return str(inner["message"])
-    return str(body)[:200]
 
 
 class VolumeClient:
@@ -58,17 +47,7 @@ class VolumeClient:
                          **outgoing_request_id_headers()})
         except httpx.HTTPError as exc:
             raise errors.ServiceUnavailable("The volume service is unreachable.") from exc
-        if resp.status_code == 404:
-            raise VolumeResourceNotFound(message=_message(resp))
-        if 400 <= resp.status_code < 500:
-            raise errors.error_for_status(resp.status_code, _message(resp))
-        if resp.status_code >= 300:
-            raise errors.ServiceUnavailable(
-                f"The volume service answered {resp.status_code}: {_message(resp)}")
-        if resp.status_code == 204 or not resp.content:
-            return {}
-        answer: dict[str, Any] = resp.json()
-        return answer
+        return answers.json_answer(resp, "volume", VolumeResourceNotFound)
 
     async def get_volume(self, token: str, project_id: str, volume_id: str) -> dict[str, Any]:
         found: dict[str, Any] = (await self._call("GET", token, project_id,
