@@ -9,18 +9,15 @@ from fastapi import APIRouter, Request, Response
 from nimbus.core import errors
 from nimbus.core.http import Ctx
 from nimbus.volume import views
+from nimbus.volume.api import metadata as metadata_routes
 from nimbus.volume.api.common import PREFIX, Version, bool_body, json_body, list_query
 from nimbus.volume.deps import Deps
-from nimbus.volume.schemas import (
-    MetadataRequest,
-    MetaItemRequest,
-    SnapshotCreateRequest,
-    SnapshotUpdateRequest,
-)
-from nimbus.volume.service import listing, metadata, snapshots
+from nimbus.volume.schemas import SnapshotCreateRequest, SnapshotUpdateRequest
+from nimbus.volume.service import listing, snapshots
 from nimbus.volume.service.listing import SNAPSHOT_SORT_KEYS
 
 router = APIRouter(prefix=f"{PREFIX}/snapshots")
+router.include_router(metadata_routes.routes(snapshots.snapshot_metadata))
 
 
 @router.post("", status_code=202)
@@ -118,51 +115,3 @@ async def snapshot_action(request: Request, project_id: str, snapshot_id: str, d
     else:
         raise errors.BadRequest(f"There is no such action: {name}")
     return Response(status_code=202)
-
-
-# -- metadata --------------------------------------------------------------------------------
-
-@router.get("/{snapshot_id}/metadata")
-async def show_metadata(project_id: str, snapshot_id: str, deps: Deps,
-                        ctx: Ctx) -> dict[str, Any]:
-    owner = snapshots.snapshot_metadata(ctx, snapshot_id)
-    return {"metadata": await metadata.show(deps, ctx, owner)}
-
-
-@router.post("/{snapshot_id}/metadata")
-async def merge_metadata(project_id: str, snapshot_id: str, body: MetadataRequest, deps: Deps,
-                         ctx: Ctx) -> dict[str, Any]:
-    owner = snapshots.snapshot_metadata(ctx, snapshot_id)
-    return {"metadata": await metadata.write(deps, ctx, owner, body.metadata, replace=False)}
-
-
-@router.put("/{snapshot_id}/metadata")
-async def replace_metadata(project_id: str, snapshot_id: str, body: MetadataRequest, deps: Deps,
-                           ctx: Ctx) -> dict[str, Any]:
-    owner = snapshots.snapshot_metadata(ctx, snapshot_id)
-    return {"metadata": await metadata.write(deps, ctx, owner, body.metadata, replace=True)}
-
-
-@router.get("/{snapshot_id}/metadata/{key}")
-async def show_metadata_item(project_id: str, snapshot_id: str, key: str, deps: Deps,
-                             ctx: Ctx) -> dict[str, Any]:
-    owner = snapshots.snapshot_metadata(ctx, snapshot_id)
-    return {"meta": {key: await metadata.show_key(deps, ctx, owner, key)}}
-
-
-@router.put("/{snapshot_id}/metadata/{key}")
-async def update_metadata_item(project_id: str, snapshot_id: str, key: str,
-                               body: MetaItemRequest, deps: Deps, ctx: Ctx) -> dict[str, Any]:
-    if list(body.meta) != [key]:
-        raise errors.BadRequest("Request body and URI mismatch")
-    owner = snapshots.snapshot_metadata(ctx, snapshot_id)
-    await metadata.write(deps, ctx, owner, body.meta, replace=False)
-    return {"meta": body.meta}
-
-
-@router.delete("/{snapshot_id}/metadata/{key}")
-async def delete_metadata_item(project_id: str, snapshot_id: str, key: str, deps: Deps,
-                               ctx: Ctx) -> Response:
-    owner = snapshots.snapshot_metadata(ctx, snapshot_id)
-    await metadata.delete_key(deps, ctx, owner, key)
-    return Response(status_code=200)

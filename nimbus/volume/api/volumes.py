@@ -9,18 +9,15 @@ from fastapi import APIRouter, Request, Response
 from nimbus.core import errors
 from nimbus.core.http import Ctx
 from nimbus.volume import views
+from nimbus.volume.api import metadata as metadata_routes
 from nimbus.volume.api.common import PREFIX, Version, flag, list_query
 from nimbus.volume.deps import Deps
-from nimbus.volume.schemas import (
-    MetadataRequest,
-    MetaItemRequest,
-    VolumeCreateRequest,
-    VolumeUpdateRequest,
-)
-from nimbus.volume.service import listing, metadata, volumes
+from nimbus.volume.schemas import VolumeCreateRequest, VolumeUpdateRequest
+from nimbus.volume.service import listing, volumes
 from nimbus.volume.service.listing import VOLUME_SORT_KEYS
 
 router = APIRouter(prefix=f"{PREFIX}/volumes")
+router.include_router(metadata_routes.routes(volumes.volume_metadata))
 
 
 @router.post("", status_code=202)
@@ -122,50 +119,3 @@ async def delete_volume(request: Request, project_id: str, volume_id: str, deps:
     await volumes.delete_volume(deps, ctx, volume_id, cascade=flag("cascade", q.get("cascade")),
                                 force=flag("force", q.get("force")))
     return Response(status_code=202)
-
-
-# -- metadata --------------------------------------------------------------------------------
-
-@router.get("/{volume_id}/metadata")
-async def show_metadata(project_id: str, volume_id: str, deps: Deps, ctx: Ctx) -> dict[str, Any]:
-    owner = volumes.volume_metadata(ctx, volume_id)
-    return {"metadata": await metadata.show(deps, ctx, owner)}
-
-
-@router.post("/{volume_id}/metadata")
-async def merge_metadata(project_id: str, volume_id: str, body: MetadataRequest, deps: Deps,
-                         ctx: Ctx) -> dict[str, Any]:
-    owner = volumes.volume_metadata(ctx, volume_id)
-    return {"metadata": await metadata.write(deps, ctx, owner, body.metadata, replace=False)}
-
-
-@router.put("/{volume_id}/metadata")
-async def replace_metadata(project_id: str, volume_id: str, body: MetadataRequest, deps: Deps,
-                           ctx: Ctx) -> dict[str, Any]:
-    owner = volumes.volume_metadata(ctx, volume_id)
-    return {"metadata": await metadata.write(deps, ctx, owner, body.metadata, replace=True)}
-
-
-@router.get("/{volume_id}/metadata/{key}")
-async def show_metadata_item(project_id: str, volume_id: str, key: str, deps: Deps,
-                             ctx: Ctx) -> dict[str, Any]:
-    owner = volumes.volume_metadata(ctx, volume_id)
-    return {"meta": {key: await metadata.show_key(deps, ctx, owner, key)}}
-
-
-@router.put("/{volume_id}/metadata/{key}")
-async def update_metadata_item(project_id: str, volume_id: str, key: str,
-                               body: MetaItemRequest, deps: Deps, ctx: Ctx) -> Any:
-    if list(body.meta) != [key]:
-        raise errors.BadRequest("Request body and URI mismatch")
-    owner = volumes.volume_metadata(ctx, volume_id)
-    await metadata.write(deps, ctx, owner, body.meta, replace=False)
-    return {"meta": body.meta}
-
-
-@router.delete("/{volume_id}/metadata/{key}")
-async def delete_metadata_item(project_id: str, volume_id: str, key: str, deps: Deps,
-                               ctx: Ctx) -> Response:
-    owner = volumes.volume_metadata(ctx, volume_id)
-    await metadata.delete_key(deps, ctx, owner, key)
-    return Response(status_code=200)
