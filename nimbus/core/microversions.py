@@ -2,6 +2,8 @@
 legacy header), parsed once per request and echoed on every response, errors included.
 
     VOLUME = Microversions("volume", minimum=(3, 0), maximum=(3, 60))
+    COMPUTE = Microversions("compute", minimum=(2, 1), maximum=(2, 79),
+                            legacy_header="X-OpenStack-Nova-API-Version")
     app.add_middleware(MicroversionHeaders, versions=VOLUME)
     Version = Annotated[tuple[int, int], Depends(VOLUME.dependency)]
 
@@ -31,15 +33,16 @@ class Microversions:
     minimum: tuple[int, int]
     # Advertise only what every route honours at every version in the range.
     maximum: tuple[int, int]
-    # A service's pre-standard header carrying just the number (Nova's, say), lower case.
+    # A service's pre-standard header carrying just the number (Nova's, say), spelled as
+    # `Vary` names it.
     legacy_header: str | None = None
 
     def requested(self, scope: Scope) -> tuple[int, int]:
         """The version a request asks for; BadRequest/NotAcceptable when it cannot be served."""
         headers = dict(scope.get("headers") or [])
         raw = headers.get(_HEADER)
-        if raw is None and self.legacy_header:
-            raw = headers.get(self.legacy_header.encode())
+        if not raw and self.legacy_header:
+            raw = headers.get(self.legacy_header.lower().encode())
         return parse_microversion(raw.decode("latin-1") if raw else None, self.service_type,
                                   minimum=self.minimum, maximum=self.maximum)
 
@@ -71,7 +74,7 @@ class MicroversionHeaders:
                 headers.append((_HEADER, f"{service_type} {served}".encode()))
                 vary = "OpenStack-API-Version"
                 if legacy:
-                    headers.append((legacy.encode(), served.encode()))
+                    headers.append((legacy.lower().encode(), served.encode()))
                     vary += f", {legacy}"
                 headers.append((b"vary", vary.encode()))
                 message = {**message, "headers": headers}

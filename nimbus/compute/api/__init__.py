@@ -24,10 +24,11 @@ from nimbus.compute.api import (
     versions,
     volume_attachments,
 )
-from nimbus.compute.api.versioning import MicroversionHeaders
+from nimbus.compute.api.versioning import MICROVERSIONS
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core.auth import TokenValidator
 from nimbus.core.http import create_app, nova_error_body
+from nimbus.core.microversions import MicroversionHeaders
 
 _PUBLIC_PATHS = {"/", "/v2.1", "/v2.1/"}
 
@@ -41,7 +42,7 @@ def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
     app = create_app(service="compute", render_error=nova_error_body, validator=validator,
                      is_public=_is_public, extra_request_id_header="x-compute-request-id")
     app.state.compute = deps
-    app.add_middleware(MicroversionHeaders)
+    app.add_middleware(MicroversionHeaders, versions=MICROVERSIONS)
     for module in (versions, flavors, keypairs, servers, server_actions, server_metadata,
                    server_tags, ips, server_groups, services, hypervisors, availability_zones,
                    limits, quota_sets, aggregates, interfaces, migrations, volume_attachments):

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from nimbus.compute.api.versioning import MAX_VERSION, MIN_VERSION, as_text
+from nimbus.compute.api.versioning import MAX_VERSION, MIN_VERSION
 from nimbus.core.http import service_url
+from nimbus.core.microversions import as_text
 
 router = APIRouter()
 

@@ -43,6 +43,20 @@ async def test_microversion_is_echoed_and_changes_shapes(cloud: Cloud) -> None:
     assert flavor["swap"] == 0 and flavor["extra_specs"] == {} and "description" in flavor
 
 
+async def test_legacy_nova_header_asks_for_a_version_too(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    legacy = await cloud.client.get(f"{V}/flavors/1", headers={
+        **admin, "X-OpenStack-Nova-API-Version": "2.55"})
+    none = await cloud.client.get(f"{V}/flavors/1", headers=admin)
+
+    assert legacy.headers["OpenStack-API-Version"] == "compute 2.55"
+    assert legacy.headers["X-OpenStack-Nova-API-Version"] == "2.55"
+    assert legacy.headers["Vary"] == "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+    assert "description" in legacy.json()["flavor"]
+    assert none.headers["OpenStack-API-Version"] == "compute 2.1"
+    assert "description" not in none.json()["flavor"]
+
+
 async def test_unsupported_microversion_is_406_and_garbage_is_400(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     too_new = await cloud.client.get(f"{V}/flavors", headers={**admin, **mv("2.999")})
