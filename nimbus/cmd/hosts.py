@@ -39,6 +39,7 @@ def _qemu(settings: Settings, host: str) -> VirtDriver:
     return QemuDriver(QemuConfig(hostname=host, state_dir=settings.state_dir / "qemu" / host,
                                  binary=q.binary, accel=q.accel, machine=q.machine,
                                  reserved_host_memory_mb=q.reserved_host_memory_mb,
+                                 migration_address=q.migration_address,
                                  # The test guest's kernel, once `nimbus up` has built it.
                                  probe_kernel=_guest_image_dir(settings) / KERNEL_FILE))
 
