@@ -6,6 +6,7 @@ and starts `make up` again on the same state directory.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -124,6 +125,38 @@ class RunningCloud:
     @property
     def log(self) -> str:
         return "".join(self.output[-60:])
+
+
+def qemu_pids(state_dir: Path) -> list[int]:
+    """Live QEMU processes whose command line names this cloud's state directory."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if b"qemu-system" in cmdline and str(state_dir).encode() in cmdline and state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
+@contextlib.contextmanager
+def qemu_cloud(state_dir: Path, **env: str) -> Iterator[RunningCloud]:
+    """`make up` with QEMU hosts only (NIMBUS_* `env` on top). Guests outlive the cloud by
+    design; a failed test must not leave its own behind, so they are killed at the end."""
+    running = RunningCloud(port=free_port(), state_dir=state_dir,
+                           env={"NIMBUS_QEMU_HOST": "on", "NIMBUS_FAKE_HOSTS": "0", **env},
+                           start_timeout=600.0)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        for pid in qemu_pids(state_dir):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")

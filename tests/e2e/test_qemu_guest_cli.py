@@ -15,14 +15,13 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from nimbus.dataplane import host as dataplane_host
 from nimbus.dataplane import ip, names
 from nimbus.guestimage import LOGIN_MARKER
-from tests.e2e.conftest import Cli, RunningCloud, free_port
+from tests.e2e.conftest import Cli, RunningCloud, qemu_cloud, qemu_pids
 from tests.integration.dataplane.conftest import dnsmasq_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.qemu, pytest.mark.dataplane,
@@ -36,17 +35,8 @@ BOOT_TIMEOUT = 240.0
 
 @pytest.fixture
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    running = RunningCloud(port=free_port(), state_dir=tmp_path_factory.mktemp("e2e-qemu") / "state",
-                           env={"NIMBUS_QEMU_HOST": "on", "NIMBUS_FAKE_HOSTS": "0"},
-                           start_timeout=600.0)
-    running.start()
-    try:
+    with qemu_cloud(tmp_path_factory.mktemp("e2e-qemu") / "state") as running:
         yield running
-    finally:
-        running.stop()
-        # Guests outlive the cloud by design; a failed test must not leave its own behind.
-        for pid in qemu_pids(running.state_dir):
-            os.kill(pid, signal.SIGKILL)
 
 
 def wait_until(what: str, check: Callable[[], bool], timeout: float = BOOT_TIMEOUT) -> None:
@@ -55,22 +45,6 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = BOOT_TIMEO
         if time.monotonic() > deadline:
             pytest.fail(f"no {what} within {timeout:.0f} s")
         time.sleep(1.0)
-
-
-def qemu_pids(state_dir: Path) -> list[int]:
-    """Live QEMU processes whose command line names this cloud's state directory."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if b"qemu-system" in cmdline and str(state_dir).encode() in cmdline and state != "Z":
-            found.append(int(proc.name))
-    return found
 
 
 def pings(netns: str, address: str) -> bool:

@@ -1,0 +1,75 @@
+"""A real guest live-migrated between two QEMU hosts of one cloud with the real CLI (issue 8's
+"done when" on QEMU): `make up` with NIMBUS_QEMU_HOSTS=2, a guest with a volume booted on one,
+`openstack server migrate --live-migration --host <other>`, and the guest shown to run on the
+other by what it prints there afterwards: its console there starts at the move, and it reports
+the volume unplugged on that host."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from nimbus.guestimage import LOGIN_MARKER
+from tests.e2e.conftest import Cli, RunningCloud, qemu_cloud, qemu_pids
+from tests.e2e.test_qemu_guest_cli import Guest, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.qemu, pytest.mark.skipif(
+    shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
+
+
+@pytest.fixture
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    with qemu_cloud(tmp_path_factory.mktemp("e2e-live") / "state",
+                    NIMBUS_QEMU_HOSTS="2") as running:
+        yield running
+
+
+def test_live_migration_moves_a_running_guest_to_the_other_qemu_host(
+        cloud: RunningCloud) -> None:
+    cli = Cli(cloud.cli_env)
+    hosts = sorted(h["Host"] for h in cli.json("compute", "service", "list",
+                                               "--service", "nova-compute"))
+    assert len(hosts) == 2, hosts
+    source, dest = hosts
+    server = cli.json("server", "create", "--image", "nimbus-guest", "--flavor", "m1.tiny",
+                      "--nic", "none", "--availability-zone", f"nova:{source}", "--wait",
+                      "e2e-live-vm")
+    assert server["status"] == "ACTIVE", server
+    guest = Guest(cli, server["id"])
+    guest.wait_console(LOGIN_MARKER)
+    volume = cli.json("volume", "create", "--size", "1", "e2e-live-vol")["id"]
+    wait_until("available volume",
+               lambda: cli.json("volume", "show", volume)["status"] == "available", 60)
+    cli.run("server", "add", "volume", guest.id, volume)
+    guest.wait_console("nimbus-guest: block added vdb")
+    [source_pid] = qemu_pids(cloud.state_dir)
+
+    cli.run("--os-compute-api-version", "2.30", "server", "migrate", "--live-migration",
+            "--host", dest, "--wait", guest.id)
+    shown = cli.json("server", "show", guest.id)
+    assert (shown["status"], shown["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", dest), shown
+    [migration] = cli.json("--os-compute-api-version", "2.59", "server", "migration", "list",
+                           "--server", guest.id)
+    assert (migration["Status"], migration["Source Compute"], migration["Dest Compute"]) == (
+        "completed", source, dest), migration
+    # One QEMU, the destination's: the source's quit once the guest ran there.
+    [dest_pid] = qemu_pids(cloud.state_dir)
+    assert dest_pid != source_pid
+    assert list(cloud.state_dir.glob(f"qemu/{source}/instances/{guest.id}")) == []
+
+    # The console is the destination's now: no boot in it, and the guest, running there,
+    # notices its volume going.
+    assert LOGIN_MARKER not in guest.console()
+    cli.run("server", "remove", "volume", guest.id, volume)
+    guest.wait_console("nimbus-guest: block removed vdb")
+    assert LOGIN_MARKER not in guest.console()
+    [record] = [json.loads(line) for line in (
+        cloud.state_dir / "qemu" / source / "live-migrations.jsonl").read_text().splitlines()]
+    assert record["uuid"] == guest.id and 0 < record["downtime_ms"] < record["total_ms"]
+
+    cli.run("server", "delete", "--wait", guest.id)
+    assert qemu_pids(cloud.state_dir) == []
+    cli.run("volume", "delete", volume)
