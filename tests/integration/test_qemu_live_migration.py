@@ -172,7 +172,7 @@ async def test_qemu_live_migration_moves_a_running_guest_with_its_disk_and_volum
     assert vdd.path.exists()  # the volume service owns it
 
 
-async def test_qemu_live_migration_aborted_leaves_the_guest_running_on_the_source(
+async def test_qemu_live_migration_stopped_keeps_the_guest_and_a_paused_one_moves_paused(
         image: GuestImage, tmp_path: Path) -> None:
     a, b = make_host(tmp_path, "live-a", image), make_host(tmp_path, "live-b", image)
     try:
@@ -225,6 +225,14 @@ async def test_qemu_live_migration_aborted_leaves_the_guest_running_on_the_sourc
             (UUID, PowerState.RUNNING)]
         await a.driver.detach_volume(UUID, volume_id(1))
         await wait_for("vdb gone on a", said(a, "block removed vdb"), 60)
+
+        # A paused guest arrives paused (Nova live-migrates PAUSED servers too), and runs on
+        # where it arrived once unpaused.
+        await a.driver.pause(UUID)
+        assert await move(a, b, spec(b)) is PowerState.PAUSED
+        assert (await b.driver.unpause(UUID)).power_state is PowerState.RUNNING
+        await b.driver.attach_volume(UUID, volume(tmp_path, 2))
+        await wait_for("vdb on b", said(b, "block added vdb"), 60)
     finally:
         await a.driver.destroy(UUID)
         await b.driver.destroy(UUID)
