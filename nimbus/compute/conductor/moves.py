@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 
@@ -165,8 +165,7 @@ class ConductorMoves:
                 expected_task_state=[TaskState.RESIZE_PREP])
             if moving:
                 await migrations.set_status(session, migration_uuid, "migrating",
-                                            dest_compute=chosen.host, dest_node=chosen.node,
-                                            dest_host=chosen.host)
+                                            **_destination(chosen))
         if not moving:  # deleted meanwhile: its delete freed the rest
             await self.placement.delete_allocations(migration_uuid)
             return
@@ -180,8 +179,7 @@ class ConductorMoves:
         move, chosen = scheduled
         async with db.transaction(self.factory) as session:
             await migrations.set_status(session, migration_uuid, "preparing",
-                                        dest_compute=chosen.host, dest_node=chosen.node,
-                                        dest_host=chosen.host)
+                                        **_destination(chosen))
         try:
             uri = await self.agents.moves.prepare_live_migration(ctx, chosen.host, move)
         except Exception as exc:
@@ -210,8 +208,7 @@ class ConductorMoves:
                 expected_task_state=[TaskState.REBUILDING])
             if moving:
                 await migrations.set_status(session, migration_uuid, "pre-migrating",
-                                            dest_compute=chosen.host, dest_node=chosen.node,
-                                            dest_host=chosen.host)
+                                            **_destination(chosen))
         if not moving:
             await self.placement.delete_allocations(migration_uuid)
             return
@@ -422,6 +419,18 @@ class ConductorMoves:
                 await migrations.set_status(session, migration_uuid, "error")
         for migration_uuid in found:
             await self.placement.delete_allocations(migration_uuid)
+
+
+class _Destination(TypedDict):
+    dest_compute: str
+    dest_node: str
+    dest_host: str
+
+
+def _destination(chosen: Selection) -> _Destination:
+    """The migration's destination columns for the host the scheduler chose (a host's name
+    is also the address its peers reach it at)."""
+    return _Destination(dest_compute=chosen.host, dest_node=chosen.node, dest_host=chosen.host)
 
 
 def _set_flavor(row: InstanceRow, flavor: FlavorSpec) -> None:
