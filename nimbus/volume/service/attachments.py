@@ -50,9 +50,11 @@ def _check_attachable(volume: VolumeRow, existing: list[AttachmentRow],
         return
     if volume.multiattach and volume.status in (states.IN_USE, states.RESERVED,
                                                 states.ATTACHING):
-        if instance_uuid and any(a.instance_uuid == instance_uuid for a in live):
-            raise errors.InvalidVolume(reason=f"Volume {volume.id} is already attached to "
-                                              f"server {instance_uuid}.")
+        return
+    # A server moving to another host holds a second attachment for the destination (or
+    # swaps its attachment for a bare reservation), as Cinder allows for its own server.
+    if (instance_uuid and volume.status in (states.IN_USE, states.RESERVED)
+            and any(a.instance_uuid == instance_uuid for a in live)):
         return
     raise errors.InvalidVolume(reason=f"Volume {volume.id} status must be available or "
                                       f"downloading to reserve, but the current status is "

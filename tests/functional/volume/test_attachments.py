@@ -54,22 +54,28 @@ async def test_attachments_need_microversion_3_27(cloud: Cloud) -> None:
     assert resp.status_code == 404
 
 
-async def test_attaching_an_in_use_volume_is_refused(cloud: Cloud) -> None:
+async def test_attaching_an_in_use_volume_to_another_server_is_refused(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     volume = await available_volume(cloud, admin)
     url = f"{await base(cloud, admin)}/attachments"
     v = {**admin, "OpenStack-API-Version": "volume 3.27"}
+    server = str(uuid.uuid4())
     first = await cloud.client.post(url, headers=v, json={"attachment": {
-        "volume_uuid": volume["id"], "instance_uuid": str(uuid.uuid4()),
-        "connector": CONNECTOR}})
+        "volume_uuid": volume["id"], "instance_uuid": server, "connector": CONNECTOR}})
     assert first.status_code == 200, first.text
     assert (await show(cloud, admin, "volume", volume["id"]) or {})["status"] == "in-use"
 
     second = await cloud.client.post(url, headers=v, json={"attachment": {
         "volume_uuid": volume["id"], "instance_uuid": str(uuid.uuid4())}})
+    # The same server may hold a second one: it is moving to another host.
+    moving = await cloud.client.post(url, headers=v, json={"attachment": {
+        "volume_uuid": volume["id"], "instance_uuid": server}})
 
     assert second.status_code == 400
     assert "badRequest" in second.json()
+    assert moving.status_code == 200, moving.text
+    assert moving.json()["attachment"]["status"] == "reserved"
+    assert (await show(cloud, admin, "volume", volume["id"]) or {})["status"] == "in-use"
 
 
 async def test_legacy_actions_attach_and_detach(cloud: Cloud) -> None:
