@@ -5,6 +5,10 @@ plugged (idempotent). The host it left does not unplug them: the taps are named 
 port in one namespace per cloud, so two agents on one machine share them, and the source
 removing its tap would cut the guest that just arrived.
 
+Its volumes follow it as in Nova (see ops/volumes.py): a cold move's source lets go of them
+before the destination connects them; a live migration's destination connects a second
+attachment before the guest moves, and the source hands the server over to it after.
+
 Each handler does one step with the driver and reports it to the conductor
 (`move_step_done`), which writes the database and tells the next host what to do.
 `MoveHandlers` is mixed into ComputeAgent, so its RPC server exposes these methods.
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import FlavorSpec, MoveRequest
-from nimbus.compute.ops import networking, rebuild
+from nimbus.compute.ops import networking, volumes
 from nimbus.compute.ops.networking import NetworkInfo, Ports
 from nimbus.compute.resource_tracker import ResourceTracker
 from nimbus.compute.rpcapi import ConductorAPI
@@ -31,6 +35,7 @@ from nimbus.compute.virt.driver import (
     SupportsColdMigration,
     SupportsLiveMigration,
     VirtDriver,
+    VolumeConnection,
 )
 from nimbus.core.context import RequestContext
 
@@ -77,8 +82,9 @@ class MoveHandlers:
         self.tracker.changed()
 
     async def _guest_spec(self, ctx: RequestContext, move: MoveRequest, flavor: FlavorSpec, *,
-                          with_image: bool) -> GuestSpec:
-        """The guest at this host, its ports bound here."""
+                          with_image: bool,
+                          connections: tuple[VolumeConnection, ...] = ()) -> GuestSpec:
+        """The guest at this host, its ports bound here and its volumes connected here."""
         info = await self.conductor.network_info(ctx, move.instance_uuid)
         await self._bind_ports(info)
         boot = await self.images.boot_files(move.image_id if with_image else None)
@@ -88,7 +94,7 @@ class MoveHandlers:
             user_data=move.user_data.encode() if move.user_data else None,
             metadata=tuple(sorted(move.metadata.items())),
             vifs=await networking.plug_vifs(self._agent(), networking.vifs(info)),
-            power_on=move.power_on))
+            power_on=move.power_on, volumes=connections))
 
     async def _bind_ports(self, info: NetworkInfo) -> None:
         """The instance's ports follow it to this host (binding:host_id)."""
@@ -100,11 +106,12 @@ class MoveHandlers:
     # -- resize and cold migration ---------------------------------------------------------
 
     async def resize_instance(self, ctx: RequestContext, move: dict[str, Any]) -> None:
-        """Source: stop the guest and keep it for a revert."""
+        """Source: stop the guest and keep it for a revert; let go of its volumes."""
         req = MoveRequest.model_validate(move)
         async with self._working_on(req.instance_uuid):
             try:
                 await _cold(self.driver).migrate_disk_and_power_off(req.instance_uuid)
+                await volumes.disconnect_all(self._agent(), ctx, req.instance_uuid)
             except Exception as exc:
                 await self._report(ctx, req, "resize_instance", error=exc)
                 return
@@ -122,7 +129,9 @@ class MoveHandlers:
                 return
             try:
                 self.tracker.claim(uuid, req.flavor)
-                spec = await self._guest_spec(ctx, req, req.flavor, with_image=True)
+                spec = await self._guest_spec(
+                    ctx, req, req.flavor, with_image=True,
+                    connections=await volumes.reconnect_all(self._agent(), ctx, uuid))
                 info = await _cold(self.driver).finish_migration(spec, power_on=req.power_on)
             except Exception as exc:
                 if not req.same_host:
@@ -149,12 +158,14 @@ class MoveHandlers:
             await self._report(ctx, req, "confirm_resize")
 
     async def revert_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
-        """Destination: remove the new guest; the source brings back the old one."""
+        """Destination: remove the new guest and let go of its volumes; the source brings
+        back the old one."""
         req = MoveRequest.model_validate(move)
         async with self._working_on(req.instance_uuid):
             try:
                 await _cold(self.driver).revert_migration(req.instance_uuid,
                                                           same_host=req.same_host)
+                await volumes.disconnect_all(self._agent(), ctx, req.instance_uuid)
             except Exception as exc:
                 await self._report(ctx, req, "revert_resize", error=exc)
                 return
@@ -163,13 +174,15 @@ class MoveHandlers:
             await self._report(ctx, req, "revert_resize")
 
     async def finish_revert_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
-        """Source: the kept guest runs again with its old flavor, its ports bound here."""
+        """Source: the kept guest runs again with its old flavor, its ports bound and its
+        volumes connected here."""
         req = MoveRequest.model_validate(move)
         async with self._working_on(req.instance_uuid):
             try:
                 ports = await self.conductor.network_info(ctx, req.instance_uuid)
                 await self._bind_ports(ports)
                 await networking.plug_vifs(self._agent(), networking.vifs(ports))
+                await volumes.reconnect_all(self._agent(), ctx, req.instance_uuid)
                 info = await _cold(self.driver).finish_revert_migration(
                     req.instance_uuid, power_on=req.power_on)
             except Exception as exc:
@@ -183,13 +196,14 @@ class MoveHandlers:
     async def prepare_live_migration(self, ctx: RequestContext, move: dict[str, Any]) -> str:
         """Destination: ready to receive; the URI the source sends the guest to. The guest
         arrives with the devices it has: the host makes its root disk on the image (from its
-        own image cache) for the block copy, and connects its volumes here too."""
+        own image cache) for the block copy, and connects the volumes here too, with
+        attachments of its own. On failure the conductor rolls back here."""
         req = MoveRequest.model_validate(move)
         self.tracker.claim(req.instance_uuid, req.flavor)
         try:
-            spec = await self._guest_spec(ctx, req, req.flavor, with_image=True)
-            spec = dataclasses.replace(spec, volumes=await rebuild.reconnect_volumes(
-                self._agent(), ctx, req.instance_uuid))
+            connections = await volumes.connect_incoming(self._agent(), ctx, req.instance_uuid)
+            spec = await self._guest_spec(ctx, req, req.flavor, with_image=True,
+                                          connections=connections)
             return await _live(self.driver).prepare_incoming(spec)
         except Exception:
             self.tracker.release(req.instance_uuid)
@@ -213,6 +227,10 @@ class MoveHandlers:
                 return
             await self.driver.destroy(uuid)
             self.tracker.release(uuid)
+            try:
+                await volumes.hand_over(self._agent(), ctx, uuid, req.dest_compute or "")
+            except Exception as exc:  # the guest moved all the same
+                LOG.warning("could not hand the volumes of %s over: %s", uuid, exc)
             await self.conductor.event_finish(ctx, uuid, "compute_live_migration", self.host)
             await self._report(ctx, req, "live_migration")
 
@@ -225,6 +243,7 @@ class MoveHandlers:
     async def rollback_live_migration(self, ctx: RequestContext, move: dict[str, Any]) -> None:
         req = MoveRequest.model_validate(move)
         await _live(self.driver).abort_incoming(req.instance_uuid)
+        await volumes.drop_incoming(self._agent(), ctx, req.instance_uuid)
         self.tracker.release(req.instance_uuid)
         self.tracker.changed()
 
@@ -240,14 +259,18 @@ class MoveHandlers:
     # -- evacuation ------------------------------------------------------------------------
 
     async def rebuild_evacuated(self, ctx: RequestContext, move: dict[str, Any]) -> None:
-        """Destination: the guest built again from its image, its source host being down."""
+        """Destination: the guest built again from its image, its source host being down: the
+        volumes' attachments to the source are replaced by ones connected here."""
         req = MoveRequest.model_validate(move)
         uuid = req.instance_uuid
         async with self._working_on(uuid):
             await self.conductor.event_start(ctx, uuid, "compute_rebuild_instance", self.host)
             try:
                 self.tracker.claim(uuid, req.flavor)
-                spec = await self._guest_spec(ctx, req, req.flavor, with_image=True)
+                await volumes.disconnect_all(self._agent(), ctx, uuid)
+                spec = await self._guest_spec(
+                    ctx, req, req.flavor, with_image=True,
+                    connections=await volumes.reconnect_all(self._agent(), ctx, uuid))
                 # Rebuilt running, whatever it was, as Nova does before 2.95.
                 info = await self.driver.spawn(dataclasses.replace(spec, power_on=True))
             except Exception as exc:

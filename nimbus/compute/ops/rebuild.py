@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nimbus.compute.objects import BuildRequest
-from nimbus.compute.ops import networking, steps
+from nimbus.compute.ops import networking, steps, volumes
 from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import TaskState, VmState
 from nimbus.compute.virt.driver import GuestInfo, GuestSpec, VolumeConnection
@@ -34,18 +34,6 @@ async def spawn_from(agent: ComputeAgent, req: BuildRequest, ports: NetworkInfo,
         volumes=volumes)))
 
 
-async def reconnect_volumes(agent: ComputeAgent, ctx: RequestContext,
-                            uuid: str) -> tuple[VolumeConnection, ...]:
-    """The server's attached volumes connected (again) for a guest spawned on this host: they
-    stay attached through a rebuild or a shelve, as Nova keeps them."""
-    connections = []
-    for device in await agent.conductor.block_devices(ctx, uuid):
-        if device.attachment_id is not None:
-            connections.append((await agent.volumes.connect(agent.host, device))[1])
-            await agent.volumes.complete(device)
-    return tuple(connections)
-
-
 async def rebuild(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
                   stop_after: bool) -> None:
     uuid = req.instance_uuid
@@ -54,7 +42,7 @@ async def rebuild(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
         await agent.driver.destroy(uuid)
         await steps.advance(agent, ctx, uuid, {"task_state": TaskState.REBUILD_BLOCK_DEVICE_MAPPING},
                             TaskState.REBUILDING)
-        connections = await reconnect_volumes(agent, ctx, uuid)
+        connections = await volumes.reconnect_all(agent, ctx, uuid)
         await steps.advance(agent, ctx, uuid, {"task_state": TaskState.REBUILD_SPAWNING},
                             TaskState.REBUILD_BLOCK_DEVICE_MAPPING)
         info = await spawn_from(agent, req, await agent.conductor.network_info(ctx, uuid),

@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from nimbus.compute.objects import BuildRequest
-from nimbus.compute.ops import networking, rebuild, snapshot, steps
+from nimbus.compute.ops import networking, rebuild, snapshot, steps, volumes
 from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import PowerState, TaskState, VmState
 from nimbus.core.context import RequestContext
@@ -65,10 +65,12 @@ async def shelve(agent: ComputeAgent, ctx: RequestContext, uuid: str, image_id: 
 
 async def shelve_offload(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> None:
     """Destroy the guest and give its resources back: the host's claim, placement's
-    allocation, the ports' binding. The server keeps its ports and its image."""
+    allocation, the ports' binding, the volumes' connections. The server keeps its ports, its
+    image and its volumes (reserved for it)."""
     await agent.conductor.event_start(ctx, uuid, OFFLOAD_EVENT, agent.host)
     try:
         await agent.driver.destroy(uuid)
+        await volumes.disconnect_all(agent, ctx, uuid)
         ports = await agent.conductor.network_info(ctx, uuid)
         await networking.unplug_vifs(agent, ports)
         await _bind_ports(agent, ports, "")
@@ -115,7 +117,7 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
         ports = await agent.conductor.network_info(ctx, uuid)
         await _bind_ports(agent, ports, agent.host)
         info = await rebuild.spawn_from(agent, req, ports,
-                                        volumes=await rebuild.reconnect_volumes(agent, ctx, uuid))
+                                        volumes=await volumes.reconnect_all(agent, ctx, uuid))
         spawned = True
         # As Nova: the image goes once the guest runs, before the server shows ACTIVE.
         await _forget_image(agent, req.image_id)
@@ -126,6 +128,10 @@ async def unshelve(agent: ComputeAgent, ctx: RequestContext, req: BuildRequest,
         if spawned:
             await agent.driver.destroy(uuid)
         await networking.unplug_vifs(agent, ports)
+        try:
+            await volumes.disconnect_all(agent, ctx, uuid)
+        except Exception as gone:  # the next unshelve connects them wherever they are
+            LOG.warning("could not disconnect the volumes of %s: %s", uuid, gone)
         agent.tracker.release(uuid)
         await agent.tracker.placement.delete_allocations(uuid)
         await steps.failed(agent, ctx, uuid, UNSHELVE_EVENT, exc,

@@ -8,7 +8,8 @@
 
 The API reserved each volume (an attachment without a connector) and wrote the server's block
 device mapping; the agent gives the host's connector, hands the driver the volume's local file,
-and completes. The agent works as the service user, which may act on any project's volumes.
+and completes. When the server moves, the hosts hand its volumes on (the end of this module).
+The agent works as the service user, which may act on any project's volumes.
 """
 
 from __future__ import annotations
@@ -57,9 +58,25 @@ class Volumes:
                                                   f"image is {volume['status']}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-        attachment = await self.client.create_attachment(token, device.project_id,
+        return await self.reserve(instance_uuid, device)
+
+    async def reserve(self, instance_uuid: str, device: BlockDevice) -> BlockDevice:
+        """A new attachment of the volume to the server, without a connector; the device with
+        it. The server may already hold one (it moves between hosts)."""
+        attachment = await self.client.create_attachment(await self.token(), device.project_id,
                                                          device.volume_id, instance_uuid)
         return device.model_copy(update={"attachment_id": attachment["id"]})
+
+    async def attachment_at(self, instance_uuid: str, device: BlockDevice,
+                            host: str) -> str | None:
+        """The id of the server's attachment of the volume connected to `host`, if any."""
+        volume = await self.client.get_volume(await self.token(), device.project_id,
+                                              device.volume_id)
+        for attachment in volume.get("attachments") or []:
+            if attachment.get("server_id") == instance_uuid and attachment.get(
+                    "host_name") == host:
+                return str(attachment["attachment_id"])
+        return None
 
     async def connect(self, host: str,
                       device: BlockDevice) -> tuple[dict[str, Any], VolumeConnection]:
@@ -157,3 +174,76 @@ async def swap_volume(agent: ComputeAgent, ctx: RequestContext, uuid: str, old: 
     await agent.volumes.complete(new)
     await agent.volumes.release([old], deleting=False)
     return info
+
+
+# -- a server that moves between hosts keeps its volumes ------------------------------------
+#
+# Cinder cannot take a connector back from an attachment: a host lets go of a volume by
+# replacing the server's attachment with a bare reservation, which the next host connects
+# (Nova's _terminate_volume_connections, then _update_volume_attachments). The server's block
+# device mapping always names the attachment in use, so it is recorded before the old one goes.
+
+
+async def _attached(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> list[BlockDevice]:
+    return [d for d in await agent.conductor.block_devices(ctx, uuid)
+            if d.attachment_id is not None]
+
+
+async def reconnect_all(agent: ComputeAgent, ctx: RequestContext,
+                        uuid: str) -> tuple[VolumeConnection, ...]:
+    """The server's attached volumes connected to this host and completed, for its guest
+    created or arriving here: they stay attached through a rebuild, a shelve or a move."""
+    connections = []
+    for device in await _attached(agent, ctx, uuid):
+        connections.append((await agent.volumes.connect(agent.host, device))[1])
+        await agent.volumes.complete(device)
+    return tuple(connections)
+
+
+async def disconnect_all(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> None:
+    """This host lets go of the server's volumes (its guest left, or is kept stopped for a
+    revert): each attachment becomes a bare reservation, so the volumes stay the server's."""
+    for device in await _attached(agent, ctx, uuid):
+        reserved = await agent.volumes.reserve(uuid, device)
+        await agent.conductor.block_device_reserved(ctx, uuid, device.volume_id,
+                                                    reserved.attachment_id or "")
+        await agent.volumes.release([device], deleting=False)
+
+
+async def connect_incoming(agent: ComputeAgent, ctx: RequestContext,
+                           uuid: str) -> tuple[VolumeConnection, ...]:
+    """Live migration, destination: a second attachment of each volume, connected to this
+    host while the source still runs the guest on its own; on failure none is left."""
+    made: list[BlockDevice] = []
+    connections = []
+    try:
+        for device in await _attached(agent, ctx, uuid):
+            made.append(await agent.volumes.reserve(uuid, device))
+            connections.append((await agent.volumes.connect(agent.host, made[-1]))[1])
+            await agent.volumes.complete(made[-1])
+    except Exception:
+        await agent.volumes.release(made, deleting=False)
+        raise
+    return tuple(connections)
+
+
+async def hand_over(agent: ComputeAgent, ctx: RequestContext, uuid: str, dest: str) -> None:
+    """Live migration, source, once the guest runs at `dest`: the server's mappings take the
+    destination's attachments and this host's are deleted."""
+    for device in await _attached(agent, ctx, uuid):
+        theirs = await agent.volumes.attachment_at(uuid, device, dest)
+        if theirs is None:  # never connected there: keep the one the guest had
+            LOG.warning("volume %s of %s has no attachment at %s", device.volume_id, uuid, dest)
+            continue
+        await agent.conductor.block_device_reserved(ctx, uuid, device.volume_id, theirs)
+        await agent.volumes.release([device], deleting=False)
+
+
+async def drop_incoming(agent: ComputeAgent, ctx: RequestContext, uuid: str) -> None:
+    """Live migration rolled back, destination: the attachments made here go; the source
+    keeps its own."""
+    for device in await _attached(agent, ctx, uuid):
+        mine = await agent.volumes.attachment_at(uuid, device, agent.host)
+        if mine is not None and mine != device.attachment_id:
+            await agent.volumes.release([device.model_copy(update={"attachment_id": mine})],
+                                        deleting=False)

@@ -72,6 +72,10 @@ def _boot_log(spec: GuestSpec) -> list[str]:
     ]
 
 
+def _volumes(spec: GuestSpec) -> dict[str, VolumeConnection]:
+    return {v.volume_id: v for v in spec.volumes}
+
+
 def _copy_disk(spec: GuestSpec, dest: Path) -> None:
     if spec.image_path is not None and spec.image_path.exists():
         shutil.copyfile(spec.image_path, dest)
@@ -143,7 +147,7 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
         await self._enter("spawn", self.config.spawn_delay)
         state = PowerState.RUNNING if guest.power_on else PowerState.SHUTDOWN
         fake = FakeGuest(guest, state, _boot_log(guest) if guest.power_on else [],
-                         {v.volume_id: v for v in guest.volumes})
+                         _volumes(guest))
         self.guests[guest.uuid] = fake
         return fake.info()
 
@@ -245,7 +249,7 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
     async def finish_migration(self, guest: GuestSpec, *, power_on: bool) -> GuestInfo:
         await self._enter("finish_migration", self.config.spawn_delay)
         state = PowerState.RUNNING if power_on else PowerState.SHUTDOWN
-        fake = FakeGuest(guest, state, _boot_log(guest) if power_on else [])
+        fake = FakeGuest(guest, state, _boot_log(guest) if power_on else [], _volumes(guest))
         self.guests[guest.uuid] = fake
         return fake.info()
 
@@ -271,8 +275,7 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
 
     async def prepare_incoming(self, guest: GuestSpec) -> str:
         await self._enter("prepare_incoming", self.config.action_delay)
-        self.incoming[guest.uuid] = FakeGuest(guest, PowerState.PAUSED,
-                                              volumes={v.volume_id: v for v in guest.volumes})
+        self.incoming[guest.uuid] = FakeGuest(guest, PowerState.PAUSED, volumes=_volumes(guest))
         return f"fake://{self.config.hostname}/{guest.uuid}"
 
     async def live_migrate(self, uuid: str, dest_uri: str, *, block_migration: bool) -> None:
