@@ -128,6 +128,13 @@ class Cloud:
         return servers
 
 
+# How far before the previous poll the next one starts: a change is seen once committed, so
+# this covers a commit that lands that much after its updated_at. The server keeps whole
+# seconds and the stamp is cut to them too: each poll asks for 0.5-1.5 s of changes more than
+# the interval (it was 2-3 s, and each poll then listed two to three times the servers).
+COMMIT_MARGIN = dt.timedelta(seconds=0.5)
+
+
 class Watcher:
     """One poller for every boot in flight: when did each server first show ACTIVE or ERROR."""
 
@@ -138,7 +145,7 @@ class Watcher:
         self.fallbacks = 0
 
     async def run(self) -> None:
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=2)
+        since = dt.datetime.now(dt.UTC) - COMMIT_MARGIN
         while True:
             polled = dt.datetime.now(dt.UTC)
             try:
@@ -153,7 +160,7 @@ class Watcher:
                     waiter = self.waiters.pop(server["id"], None)
                     if waiter is not None and not waiter.done():
                         waiter.set_result(self.done[server["id"]])
-            since = polled - dt.timedelta(seconds=2)
+            since = polled - COMMIT_MARGIN
             await asyncio.sleep(self.interval)
 
     async def wait(self, server_id: str) -> tuple[float, str]:
