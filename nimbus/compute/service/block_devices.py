@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.models import BlockDeviceMappingRow
@@ -19,13 +19,16 @@ from nimbus.core.clients.volume import VolumeClient
 LOG = logging.getLogger(__name__)
 
 
+_OF_INSTANCES = select(BlockDeviceMappingRow).where(BlockDeviceMappingRow.instance_uuid.in_(
+    bindparam("uuids", expanding=True))).order_by(BlockDeviceMappingRow.id)  # built once
+
+
 async def of_instances(session: AsyncSession,
                        uuids: Sequence[str]) -> dict[str, list[BlockDeviceMappingRow]]:
     """Each instance's mappings, boot volume first, then in attach order."""
     found: dict[str, list[BlockDeviceMappingRow]] = {u: [] for u in uuids}
     if uuids:
-        rows = await session.execute(select(BlockDeviceMappingRow).where(
-            BlockDeviceMappingRow.instance_uuid.in_(uuids)).order_by(BlockDeviceMappingRow.id))
+        rows = await session.execute(_OF_INSTANCES, {"uuids": list(uuids)})
         for row in rows.scalars():
             found[row.instance_uuid].append(row)
     for rows_of in found.values():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import errors
@@ -32,10 +32,14 @@ class Usage:
     ram: int
 
 
+# Read at every boot: built once, as building a statement costs more than running it.
+_LIMITS_OF = select(QuotaRow).where(QuotaRow.project_id == bindparam("project_id"))
+
+
 async def limits(session: AsyncSession, defaults: ComputeQuotaSettings,
                  project_id: str) -> dict[str, int]:
     found = {r: getattr(defaults, r) for r in RESOURCES}
-    rows = await session.execute(select(QuotaRow).where(QuotaRow.project_id == project_id))
+    rows = await session.execute(_LIMITS_OF, {"project_id": project_id})
     for row in rows.scalars():
         found[row.resource] = row.hard_limit
     return found

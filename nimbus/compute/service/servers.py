@@ -14,15 +14,13 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import BindParameter, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import errors, host_zones
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import (
     ComputeNodeRow,
-    FlavorExtraSpecRow,
-    FlavorRow,
     InstanceActionRow,
     InstanceFaultRow,
     InstanceMetadataRow,
@@ -90,12 +88,10 @@ async def resolve_flavor(session: AsyncSession, ctx: RequestContext,
     """The flavor a create or a resize asks for; 400 if the caller may not use it.
     flavorRef may be an id or a link ending in one."""
     flavorid = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
-    query = flavors.usable(select(FlavorRow).where(FlavorRow.flavorid == flavorid), ctx)
-    row = (await session.execute(query)).scalar()
+    row = await flavors.usable_row(session, ctx, flavorid)
     if row is None or row.disabled:
         raise core_errors.BadRequest(f"Flavor {flavorid} could not be found.")
-    specs = {s.key: s.value for s in (await session.execute(select(FlavorExtraSpecRow).where(
-        FlavorExtraSpecRow.flavor_id == row.id))).scalars()}
+    specs = (await flavors.specs_of(session, [row.id]))[row.id]
     return FlavorSpec(flavorid=row.flavorid, name=row.name, memory_mb=row.memory_mb,
                       vcpus=row.vcpus, root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb,
                       swap=row.swap, extra_specs=specs)
@@ -359,6 +355,19 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
 # -- reading -------------------------------------------------------------------------------
 
 
+# The reads every server view makes, built once: building a statement and its cache key
+# cost more than SQLite running it (a list page of 60 servers: IN lists of 60 literals each).
+_UUIDS: BindParameter[list[str]] = bindparam("uuids", expanding=True)
+_METADATA_OF = select(InstanceMetadataRow).where(InstanceMetadataRow.instance_uuid.in_(_UUIDS))
+_TAGS_OF = select(InstanceTagRow).where(
+    InstanceTagRow.instance_uuid.in_(_UUIDS)).order_by(InstanceTagRow.tag)
+_FAULTS_OF = select(InstanceFaultRow).where(
+    InstanceFaultRow.instance_uuid.in_(_UUIDS)).order_by(InstanceFaultRow.id)
+_GROUPS_OF = select(ServerGroupMemberRow.instance_uuid, ServerGroupRow.uuid).join(
+    ServerGroupRow, ServerGroupRow.id == ServerGroupMemberRow.group_id).where(
+    ServerGroupMemberRow.instance_uuid.in_(_UUIDS))
+
+
 async def assemble(session: AsyncSession, rows: list[InstanceRow]) -> list[Server]:
     uuids = [r.uuid for r in rows]
     metadata: dict[str, dict[str, str]] = {u: {} for u in uuids}
@@ -366,19 +375,14 @@ async def assemble(session: AsyncSession, rows: list[InstanceRow]) -> list[Serve
     faults: dict[str, Fault] = {}
     groups: dict[str, list[str]] = {u: [] for u in uuids}
     if uuids:
-        for m in (await session.execute(select(InstanceMetadataRow).where(
-                InstanceMetadataRow.instance_uuid.in_(uuids)))).scalars():
+        which = {"uuids": uuids}
+        for m in (await session.execute(_METADATA_OF, which)).scalars():
             metadata[m.instance_uuid][m.key] = m.value
-        for t in (await session.execute(select(InstanceTagRow).where(
-                InstanceTagRow.instance_uuid.in_(uuids)).order_by(InstanceTagRow.tag))).scalars():
+        for t in (await session.execute(_TAGS_OF, which)).scalars():
             tags[t.instance_uuid].append(t.tag)
-        for f in (await session.execute(select(InstanceFaultRow).where(
-                InstanceFaultRow.instance_uuid.in_(uuids)).order_by(InstanceFaultRow.id))).scalars():
+        for f in (await session.execute(_FAULTS_OF, which)).scalars():
             faults[f.instance_uuid] = Fault(f.code, f.message, f.details, f.created_at)
-        for member_uuid, group_uuid in (await session.execute(
-                select(ServerGroupMemberRow.instance_uuid, ServerGroupRow.uuid).join(
-                    ServerGroupRow, ServerGroupRow.id == ServerGroupMemberRow.group_id).where(
-                    ServerGroupMemberRow.instance_uuid.in_(uuids)))).all():
+        for member_uuid, group_uuid in (await session.execute(_GROUPS_OF, which)).all():
             groups[member_uuid].append(group_uuid)
     mappings = await block_devices.of_instances(session, uuids)
     return [Server(r, metadata[r.uuid], tags[r.uuid], faults.get(r.uuid), groups[r.uuid],

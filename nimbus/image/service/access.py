@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.core.context import RequestContext
@@ -47,13 +47,20 @@ async def may_see(session: AsyncSession, ctx: RequestContext, row: ImageRow) -> 
         await membership(session, row.id, ctx.project_id) is not None
 
 
+# Statements built once: building one and its cache key costs more than SQLite running it,
+# and every boot reads its image through here.
+_ROW = select(ImageRow).where(ImageRow.id == bindparam("id"))
+_ROW_FOR_UPDATE = _ROW.with_for_update()
+_PROPERTIES_OF = select(PropertyRow).where(PropertyRow.image_id.in_(bindparam("ids", expanding=True)))
+_TAGS_OF = select(TagRow).where(
+    TagRow.image_id.in_(bindparam("ids", expanding=True))).order_by(TagRow.value)
+
+
 async def visible_row(session: AsyncSession, ctx: RequestContext, image_id: str, *,
                       for_update: bool = False) -> ImageRow:
     """The image row, if the caller may see it; ImageNotFound otherwise."""
-    query = select(ImageRow).where(ImageRow.id == image_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).scalar_one_or_none()
+    query = _ROW_FOR_UPDATE if for_update else _ROW
+    row = (await session.execute(query, {"id": image_id})).scalar_one_or_none()
     if row is None or not await may_see(session, ctx, row):
         raise errors.ImageNotFound(image_id=image_id)
     return row
@@ -70,11 +77,9 @@ async def to_images(session: AsyncSession, rows: Iterable[ImageRow]) -> list[Ima
     props: dict[str, dict[str, str]] = defaultdict(dict)
     tags: dict[str, list[str]] = defaultdict(list)
     if ids:
-        for p in (await session.execute(
-                select(PropertyRow).where(PropertyRow.image_id.in_(ids)))).scalars():
+        for p in (await session.execute(_PROPERTIES_OF, {"ids": ids})).scalars():
             props[p.image_id][p.name] = p.value
-        for t in (await session.execute(
-                select(TagRow).where(TagRow.image_id.in_(ids)).order_by(TagRow.value))).scalars():
+        for t in (await session.execute(_TAGS_OF, {"ids": ids})).scalars():
             tags[t.image_id].append(t.value)
     return [_image(r, props[r.id], tags[r.id]) for r in rows]
 
