@@ -444,10 +444,13 @@ async def update_server(deps: ComputeDeps, ctx: RequestContext, server_id: str,
 async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, *,
                         force: bool = False) -> None:
     """Mark the server deleting and have its host destroy the guest; its agent finishes the
-    rest (instance_destroyed). A server that never reached a host is deleted here at once.
-    As Nova, a server whose host's compute service is down is deleted locally: the conductor
-    releases what the agent would have, and the agent destroys the guest when it is back; a
-    delete already under way on a down host (its message lost) is finished that way too."""
+    rest (instance_destroyed). A server that never reached a host and holds nothing is
+    deleted here at once.
+
+    As Nova, the delete is local when the server's host's compute service is down, or when it
+    has no host but holds ports or volumes (shelved offloaded, say): the conductor releases
+    what the agent would have and deletes it, and an agent that comes back destroys the guest
+    it finds. A delete already under way on a down host (its message lost) finishes so too."""
     async with deps.write() as session:
         row = await visible_row(session, ctx, server_id)
         rule = "os_compute_api:servers:delete" if not force else "os_compute_api:os-deferred-delete:force"
@@ -455,24 +458,25 @@ async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, 
         if row.locked and not ctx.is_admin:
             raise errors.InstanceLocked(server_id=server_id)
         host = row.host
-        local = host is not None and not await compute_services.host_is_up(deps, session, host)
+        if host is None:
+            local = bool(row.network_info) or bool(await block_devices.of_instance(session,
+                                                                                   row.uuid))
+        else:
+            local = not await compute_services.host_is_up(deps, session, host)
         if row.task_state == TaskState.DELETING and not local:
             return  # already on its way; the agent's reconciliation retries a lost message
         await instances.start_action(session, ctx, row.uuid, "delete")
-        if host is None:
-            mappings = await block_devices.of_instance(session, row.uuid)
+        if host is None and not local:
             await instances.mark_deleted(session, row)
-        else:
-            changed = await instances.compare_and_swap(session, row.uuid,
-                                                       {"task_state": TaskState.DELETING})
-            if not changed:
-                raise errors.ServerNotFound(server_id=server_id)
-    if host is None:  # no agent to let the volumes go: done here, as the caller
-        await block_devices.release(deps.volumes, ctx.auth_token or "", row.project_id, mappings,
-                                    deleting=True)
-    elif local:
+            return
+        changed = await instances.compare_and_swap(session, row.uuid,
+                                                   {"task_state": TaskState.DELETING})
+        if not changed:
+            raise errors.ServerNotFound(server_id=server_id)
+    if local:
         await deps.conductor.delete_locally(ctx, server_id)
     else:
+        assert host is not None
         await deps.agents.terminate_instance(ctx, host, server_id)
 
 

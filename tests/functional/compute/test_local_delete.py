@@ -120,3 +120,20 @@ async def test_a_delete_lost_while_the_agent_was_away_finishes_once_its_service_
     await _nothing_held(cloud, admin, server_id, port_id, volume_id)
     await _restart(agent, runner)
     assert server_id not in driver.guests
+
+
+async def test_delete_of_an_offloaded_server_releases_its_ports_and_volumes(cloud: Cloud) -> None:
+    """An offloaded server has no host but keeps its ports and volumes: as Nova, its delete
+    is local and lets them go."""
+    admin = await cloud.admin_headers()
+    server_id, port_id, volume_id = await _server_with_port_and_volume(cloud, admin)
+    shelved = await cloud.client.post(f"{V}/servers/{server_id}/action", json={"shelve": None},
+                                      headers={**admin, "OpenStack-API-Version": "compute 2.79"})
+    assert shelved.status_code == 202, shelved.text
+    offloaded = await wait_for(cloud, admin, server_id, "SHELVED_OFFLOADED")
+    assert offloaded is not None and offloaded["OS-EXT-SRV-ATTR:host"] is None
+
+    deleted = await cloud.client.delete(f"{V}/servers/{server_id}", headers=admin)
+
+    assert deleted.status_code == 204, deleted.text
+    await _nothing_held(cloud, admin, server_id, port_id, volume_id)
