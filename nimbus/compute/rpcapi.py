@@ -79,7 +79,8 @@ class ConductorAPI:
         await self.client.call(ctx, "instance_destroyed", instance_uuid=instance_uuid, host=host)
 
     async def delete_locally(self, ctx: RequestContext, instance_uuid: str) -> None:
-        """Delete a server whose host is down, releasing what its agent would have."""
+        """Delete a server whose host is down (or that has none), releasing what its agent
+        would have."""
         await self.client.call(ctx, "delete_locally", instance_uuid=instance_uuid)
 
     async def network_info(self, ctx: RequestContext, instance_uuid: str) -> list[dict[str, Any]]:

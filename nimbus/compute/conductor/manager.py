@@ -242,8 +242,9 @@ class ConductorManager(ConductorMoves):
         await self.release_migrations(instance_uuid)
 
     async def delete_locally(self, ctx: RequestContext, instance_uuid: str) -> None:
-        """Nova's local delete, for a server whose host's compute service is down: what the
-        agent's delete would release (ports, volume attachments and delete_on_termination
+        """Nova's local delete, for a server whose host's compute service is down or that
+        has no host but holds ports or volumes (shelved offloaded): what the agent's delete
+        would release (ports, volume attachments and delete_on_termination
         volumes, placement allocations) is released here, and the instance is deleted.
         A guest the host may still run goes when its agent starts again (its reconciliation
         destroys guests the database no longer has). Idempotent."""
