@@ -8,6 +8,7 @@ transport and reaches other services over REST with the service user's token.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import httpx
 
@@ -131,13 +132,17 @@ def agent_runner(settings: Settings, host: str, driver: VirtDriver, transport: T
                          dataplane_ns=names.host_namespace(settings.state_dir))
     server = RpcServer(transport, rpcapi.COMPUTE_TOPIC, host, agent, version=rpcapi.API_VERSION)
     admin = RequestContext.admin()
+    periodic = [Periodic("update-resources", lambda: agent.tracker.update(admin, force=True),
+                         TRACKER_INTERVAL),
+                Periodic("reconcile", lambda: agent.reconcile(admin), RECONCILE_INTERVAL)]
+    c = settings.compute
+    if c.shelved_offload_time > 0:
+        periodic.append(Periodic("offload-shelved", functools.partial(
+            agent.offload_shelved, admin, c.shelved_offload_time), c.shelved_poll_interval))
     runner = ServiceRunner(
         ServiceIdentity(COMPUTE_BINARY, host, rpcapi.COMPUTE_TOPIC),
         heartbeat=ConductorHeartbeat(conductor),
-        heartbeat_interval=settings.compute.heartbeat_interval, servers=[server],
-        periodic=[Periodic("update-resources", lambda: agent.tracker.update(admin, force=True),
-                           TRACKER_INTERVAL),
-                  Periodic("reconcile", lambda: agent.reconcile(admin), RECONCILE_INTERVAL)])
+        heartbeat_interval=c.heartbeat_interval, servers=[server], periodic=periodic)
     return agent, runner
 
 

@@ -233,6 +233,13 @@ class ComputeAgent(MoveHandlers):
         async with self._working_on(instance_uuid):
             await shelve.shelve_offload(self, ctx, instance_uuid)
 
+    async def offload_shelved(self, ctx: RequestContext, after: float) -> None:
+        """The periodic task for shelved_offload_time > 0: offload the servers shelved here
+        longer than `after` seconds."""
+        for uuid in await self.conductor.shelved_to_offload(ctx, self.host, after):
+            LOG.info("offloading %s: shelved on %s over %.0f s ago", uuid, self.host, after)
+            await self.shelve_offload_instance(ctx, uuid)
+
     async def unshelve_on_host(self, ctx: RequestContext, instance_uuid: str,
                                image_id: str | None, system_metadata: dict[str, Any]) -> None:
         async with self._working_on(instance_uuid):

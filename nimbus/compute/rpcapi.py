@@ -107,6 +107,13 @@ class ConductorAPI:
                                 topic: str | None) -> None:
         await self.client.call(ctx, "service_heartbeat", binary=binary, host=host, topic=topic)
 
+    async def shelved_to_offload(self, ctx: RequestContext, host: str,
+                                 after: float) -> list[str]:
+        """Servers shelved on `host` longer than `after` seconds, now shelving_offloading."""
+        found: list[str] = await self.client.call(ctx, "shelved_to_offload", host=host,
+                                                  after=after)
+        return found
+
     async def instances_on_host(self, ctx: RequestContext, host: str) -> list[InstanceOnHost]:
         rows = await self.client.call(ctx, "instances_on_host", host=host)
         return [InstanceOnHost.model_validate(row) for row in rows]

@@ -97,8 +97,10 @@ class ComputeSettings(BaseModel):
     # Nova's [api] enable_instance_password: rescue and rebuild answer the admin password.
     enable_instance_password: bool = True
     # Nova's shelved_offload_time: 0 frees the host as soon as a server is shelved; -1 keeps
-    # it until shelveOffload. A delay in seconds would need a periodic offload: not offered.
-    shelved_offload_time: int = Field(default=0, ge=-1, le=0)
+    # it until shelveOffload; N > 0 has each agent offload a server shelved N seconds ago,
+    # looking every shelved_poll_interval seconds (Nova's _poll_shelved_instances).
+    shelved_offload_time: int = Field(default=0, ge=-1)
+    shelved_poll_interval: float = Field(default=3600.0, gt=0)
 
 
 class ImageSettings(BaseModel):

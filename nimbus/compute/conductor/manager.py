@@ -298,6 +298,22 @@ class ConductorManager(ConductorMoves):
         async with db.transaction(self.factory) as session:
             await block_devices.set_attachment(session, instance_uuid, volume_id, attachment_id)
 
+    async def shelved_to_offload(self, ctx: RequestContext, host: str,
+                                 after: float) -> list[str]:
+        """The servers shelved on `host` more than `after` seconds ago and resting, each
+        moved to shelving_offloading for the host to offload (Nova's _poll_shelved_instances)."""
+        before = db.utcnow() - dt.timedelta(seconds=after)
+        async with db.transaction(self.factory) as session:
+            rows = (await session.execute(select(InstanceRow.uuid, InstanceRow.system_metadata)
+                                          .where(InstanceRow.host == host,
+                                                 InstanceRow.vm_state == VmState.SHELVED,
+                                                 InstanceRow.task_state.is_(None),
+                                                 InstanceRow.deleted_at.is_(None)))).all()
+            due = [uuid for uuid, meta in rows if _shelved_before(meta, before)]
+            return [uuid for uuid in due if await instances.compare_and_swap(
+                session, uuid, {"task_state": TaskState.SHELVING_OFFLOADING}, [None],
+                expected_host=host, expected_vm_state=VmState.SHELVED)]
+
     async def instances_on_host(self, ctx: RequestContext, host: str) -> list[dict[str, Any]]:
         async with self.factory() as session:
             rows = await session.execute(select(InstanceRow).where(
@@ -305,3 +321,8 @@ class ConductorManager(ConductorMoves):
             return [{"uuid": r.uuid, "vm_state": r.vm_state, "task_state": r.task_state,
                      "power_state": r.power_state, "flavor": r.flavor} for r in rows.scalars()]
 
+
+def _shelved_before(system_metadata: dict[str, Any] | None, before: dt.datetime) -> bool:
+    """Whether the server was shelved before `before` (both naive UTC, as db.utcnow)."""
+    shelved_at = (system_metadata or {}).get("shelved_at")
+    return isinstance(shelved_at, str) and dt.datetime.fromisoformat(shelved_at) < before

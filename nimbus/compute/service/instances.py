@@ -29,10 +29,11 @@ UPDATABLE = {"vm_state", "task_state", "power_state", "host", "node", "launched_
 
 async def compare_and_swap(session: AsyncSession, instance_uuid: str, updates: dict[str, Any],
                            expected_task_state: list[str | None] | None = None, *,
-                           expected_host: str | None = None) -> bool:
+                           expected_host: str | None = None,
+                           expected_vm_state: str | None = None) -> bool:
     """Apply `updates` only if the instance exists, is not deleted, its task_state is one of
-    `expected_task_state` (any, when None) and, given `expected_host`, it is on that host.
-    Returns whether the row changed.
+    `expected_task_state` (any, when None) and, given `expected_host` and
+    `expected_vm_state`, it is on that host in that state. Returns whether the row changed.
 
     This is the only way state changes, so two conflicting actions never both succeed.
     """
@@ -49,6 +50,8 @@ async def compare_and_swap(session: AsyncSession, instance_uuid: str, updates: d
         query = query.where(condition)
     if expected_host is not None:
         query = query.where(InstanceRow.host == expected_host)
+    if expected_vm_state is not None:
+        query = query.where(InstanceRow.vm_state == expected_vm_state)
     result = await session.execute(
         query.values(**updates, updated_at=db.utcnow()).execution_options(synchronize_session=False))
     return bool(getattr(result, "rowcount", 0))

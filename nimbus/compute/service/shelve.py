@@ -2,9 +2,10 @@
 
 Shelving snapshots the server into an image and stops it (SHELVED); offloading then frees its
 host and the host's placement allocation (SHELVED_OFFLOADED), at once when
-`shelved_offload_time` is 0. Unshelving starts it again where it is, or, offloaded, has the
-conductor schedule it anew and build it from the image, which is deleted afterwards.
-The image and where the server was shelved stay in its system_metadata meanwhile.
+`shelved_offload_time` is 0, or that many seconds later by the host's periodic task.
+Unshelving starts it again where it is, or, offloaded, has the conductor schedule it anew and
+build it from the image, which is deleted afterwards. The image and where the server was
+shelved stay in its system_metadata meanwhile.
 """
 
 from __future__ import annotations

@@ -355,6 +355,35 @@ async def test_shelved_server_stays_until_an_admin_offloads_it(tmp_path: Path) -
         assert offloaded["OS-EXT-SRV-ATTR:host"] is None
 
 
+async def test_shelved_server_is_offloaded_by_its_host_after_shelved_offload_time(
+        tmp_path: Path) -> None:
+    settings = ComputeSettings(shelved_offload_time=1, shelved_poll_interval=0.1)
+    async with running_cloud("sqlite", tmp_path, fake_hosts=1,
+                             compute_settings=settings) as cloud:
+        admin = await cloud.admin_headers()
+        server_id = await _active(cloud, admin)
+        back_id = await _active(cloud, admin)
+
+        assert (await _act(cloud, admin, server_id, {"shelve": None})).status_code == 202
+        assert (await _act(cloud, admin, back_id, {"shelve": None})).status_code == 202
+        shelved = await _settled(cloud, admin, server_id, "SHELVED", "SHELVED_OFFLOADED")
+        await _settled(cloud, admin, back_id, "SHELVED")
+        assert (await _act(cloud, admin, back_id, {"unshelve": None})).status_code == 202
+        offloaded = await _settled(cloud, admin, server_id, "SHELVED_OFFLOADED")
+        back = await _settled(cloud, admin, back_id, "ACTIVE")
+        await asyncio.sleep(1.5)  # past the offload time: an active server stays where it is
+
+        assert shelved["status"] == "SHELVED" and shelved["OS-EXT-SRV-ATTR:host"] is not None
+        assert offloaded["OS-EXT-SRV-ATTR:host"] is None
+        # No action of its own: as in Nova, the event joins the server's last action.
+        assert await _events(cloud, admin, server_id, "shelve") == {
+            "compute_shelve_instance": "Success", "compute_shelve_offload_instance": "Success"}
+        assert sum((await usage(cloud, admin)).values()) == 1
+        still = await wait_for(cloud, admin, back_id, "ACTIVE")
+        assert still is not None and still["OS-EXT-SRV-ATTR:host"] == back[
+            "OS-EXT-SRV-ATTR:host"]
+
+
 async def test_unshelve_to_a_zone_needs_2_77_and_a_known_zone(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     server_id = await _active(cloud, admin)
