@@ -166,6 +166,9 @@ class MoveRequest(_Payload):
     metadata: dict[str, str] = Field(default_factory=dict)
     power_on: bool = True
     block_migration: bool = False
+    # Resize and cold migration: where the destination gets the stopped guest's disks, as
+    # the source's driver offers them (the source reports it with its resize_instance step).
+    source_disk: str = ""
 
     @property
     def same_host(self) -> bool:

@@ -45,10 +45,11 @@ class ConductorMovesAPI:
 
     async def move_step_done(self, ctx: RequestContext, migration_uuid: str, step: str, *,
                              power_state: int | None = None, error: str | None = None,
-                             aborted: bool = False) -> None:
-        """`step` is one of conductor.moves.STEPS."""
+                             aborted: bool = False, source_disk: str = "") -> None:
+        """`step` is one of conductor.moves.STEPS; `source_disk` comes with resize_instance."""
         await self.client.call(ctx, "move_step_done", migration_uuid=migration_uuid, step=step,
-                               power_state=power_state, error=error, aborted=aborted)
+                               power_state=power_state, error=error, aborted=aborted,
+                               source_disk=source_disk)
 
     async def evacuations_from(self, ctx: RequestContext, host: str) -> list[MoveRequest]:
         """Evacuations off `host` whose source has not cleaned up yet."""

@@ -247,12 +247,12 @@ class ConductorMoves:
 
     async def move_step_done(self, ctx: RequestContext, migration_uuid: str, step: str,
                              power_state: int | None = None, error: str | None = None,
-                             aborted: bool = False) -> None:
+                             aborted: bool = False, source_disk: str = "") -> None:
         loaded = await self._load(migration_uuid)
         if loaded is None:  # the instance was deleted meanwhile
             await self.placement.delete_allocations(migration_uuid)
             return
-        move = loaded[0]
+        move = loaded[0].model_copy(update={"source_disk": source_disk})
         if step == "live_migration":
             await self._live_done(ctx, move, error, aborted)
             return

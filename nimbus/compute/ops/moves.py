@@ -1,9 +1,10 @@
 """Moves on this host: the agent's half of resize, cold and live migration and evacuation.
 
 A guest arriving here gets its ports bound to this host and, for a driver with a dataplane,
-plugged (idempotent). The host it left does not unplug them: the taps are named after the
-port in one namespace per cloud, so two agents on one machine share them, and the source
-removing its tap would cut the guest that just arrived.
+plugged (idempotent). Each host has taps of its own (dataplane.names.guest_tap), so the host
+a guest leaves for good unplugs its own, even when both hosts run on one machine: the
+source after a confirmed resize or a live migration, the destination after a revert or a
+live migration that did not happen.
 
 Its volumes follow it as in Nova (see ops/volumes.py): a cold move's source lets go of them
 before the destination connects them; a live migration's destination connects a second
@@ -72,13 +73,13 @@ class MoveHandlers:
 
     async def _report(self, ctx: RequestContext, move: MoveRequest, step: str, *,
                       power_state: int | None = None, error: BaseException | None = None,
-                      aborted: bool = False) -> None:
+                      aborted: bool = False, source_disk: str = "") -> None:
         if error is not None:
             LOG.warning("%s of %s failed on %s: %s", step, move.instance_uuid, self.host, error)
         await self.conductor.moves.move_step_done(
             ctx, move.migration_uuid, step, power_state=power_state,
             error=None if error is None else (str(error) or type(error).__name__),
-            aborted=aborted)
+            aborted=aborted, source_disk=source_disk)
         self.tracker.changed()
 
     async def _guest_spec(self, ctx: RequestContext, move: MoveRequest, flavor: FlavorSpec, *,
@@ -96,6 +97,15 @@ class MoveHandlers:
             vifs=await networking.plug_vifs(self._agent(), networking.vifs(info)),
             power_on=move.power_on, volumes=connections))
 
+    async def _unplug(self, ctx: RequestContext, uuid: str) -> None:
+        """The guest has left this host: remove this host's taps of its ports (best effort:
+        the move is done all the same, and a tap left over carries nothing: no QEMU holds it)."""
+        try:
+            await networking.unplug_vifs(self._agent(),
+                                         await self.conductor.network_info(ctx, uuid))
+        except Exception as exc:
+            LOG.warning("could not unplug the ports of %s: %s", uuid, exc)
+
     async def _bind_ports(self, info: NetworkInfo) -> None:
         """The instance's ports follow it to this host (binding:host_id)."""
         token = await self.ports.token()
@@ -106,16 +116,17 @@ class MoveHandlers:
     # -- resize and cold migration ---------------------------------------------------------
 
     async def resize_instance(self, ctx: RequestContext, move: dict[str, Any]) -> None:
-        """Source: stop the guest and keep it for a revert; let go of its volumes."""
+        """Source: stop the guest, keep it for a revert and offer its disks; let go of its
+        volumes."""
         req = MoveRequest.model_validate(move)
         async with self._working_on(req.instance_uuid):
             try:
-                await _cold(self.driver).migrate_disk_and_power_off(req.instance_uuid)
+                disk = await _cold(self.driver).migrate_disk_and_power_off(req.instance_uuid)
                 await volumes.disconnect_all(self._agent(), ctx, req.instance_uuid)
             except Exception as exc:
                 await self._report(ctx, req, "resize_instance", error=exc)
                 return
-            await self._report(ctx, req, "resize_instance")
+            await self._report(ctx, req, "resize_instance", source_disk=disk)
 
     async def finish_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
         """Destination: the guest with the new flavor."""
@@ -132,7 +143,8 @@ class MoveHandlers:
                 spec = await self._guest_spec(
                     ctx, req, req.flavor, with_image=True,
                     connections=await volumes.reconnect_all(self._agent(), ctx, uuid))
-                info = await _cold(self.driver).finish_migration(spec, power_on=req.power_on)
+                info = await _cold(self.driver).finish_migration(
+                    spec, power_on=req.power_on, source_disk=req.source_disk)
             except Exception as exc:
                 if not req.same_host:
                     self.tracker.release(uuid)
@@ -155,6 +167,7 @@ class MoveHandlers:
                 return
             if not req.same_host:
                 self.tracker.release(req.instance_uuid)
+                await self._unplug(ctx, req.instance_uuid)
             await self._report(ctx, req, "confirm_resize")
 
     async def revert_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
@@ -171,6 +184,7 @@ class MoveHandlers:
                 return
             if not req.same_host:
                 self.tracker.release(req.instance_uuid)
+                await self._unplug(ctx, req.instance_uuid)
             await self._report(ctx, req, "revert_resize")
 
     async def finish_revert_resize(self, ctx: RequestContext, move: dict[str, Any]) -> None:
@@ -231,6 +245,7 @@ class MoveHandlers:
                 await volumes.hand_over(self._agent(), ctx, uuid, req.dest_compute or "")
             except Exception as exc:  # the guest moved all the same
                 LOG.warning("could not hand the volumes of %s over: %s", uuid, exc)
+            await self._unplug(ctx, uuid)
             await self.conductor.event_finish(ctx, uuid, "compute_live_migration", self.host)
             await self._report(ctx, req, "live_migration")
 
@@ -245,6 +260,7 @@ class MoveHandlers:
         await _live(self.driver).abort_incoming(req.instance_uuid)
         await volumes.drop_incoming(self._agent(), ctx, req.instance_uuid)
         self.tracker.release(req.instance_uuid)
+        await self._unplug(ctx, req.instance_uuid)
         self.tracker.changed()
 
     async def live_migration_control(self, ctx: RequestContext, instance_uuid: str,

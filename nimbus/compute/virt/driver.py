@@ -169,13 +169,18 @@ class SupportsColdMigration(abc.ABC):
     Source and destination may be the same host (a resize to the same host)."""
 
     @abc.abstractmethod
-    async def migrate_disk_and_power_off(self, uuid: str) -> None:
-        """Source: stop the guest and keep it (its disks) for a revert. Raises GuestNotFound."""
+    async def migrate_disk_and_power_off(self, uuid: str) -> str:
+        """Source: stop the guest, keep it (its disks) for a revert, and offer its disks to
+        the destination. Returns where the destination gets them (the agents carry it
+        through the conductor to finish_migration; '' when there is nothing to send).
+        Idempotent: a second call returns the same. Raises GuestNotFound."""
 
     @abc.abstractmethod
-    async def finish_migration(self, guest: GuestSpec, *, power_on: bool) -> GuestInfo:
+    async def finish_migration(self, guest: GuestSpec, *, power_on: bool,
+                               source_disk: str) -> GuestInfo:
         """Destination: the guest as `guest` describes it (the new flavor), from the disks
-        the source sent."""
+        the source offers at `source_disk` (migrate_disk_and_power_off's answer). On
+        failure nothing is left here."""
 
     @abc.abstractmethod
     async def confirm_migration(self, uuid: str, *, same_host: bool) -> None:

@@ -240,14 +240,19 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
 
     # -- cold migration --------------------------------------------------------------------
 
-    async def migrate_disk_and_power_off(self, uuid: str) -> None:
+    async def migrate_disk_and_power_off(self, uuid: str) -> str:
         await self._enter("migrate_disk_and_power_off", self.config.action_delay)
-        guest = self._guest(uuid)
+        guest = self.kept.get(uuid) or self._guest(uuid)
         guest.power_state = PowerState.SHUTDOWN
         self.kept[uuid] = guest
+        return f"fake://{self.config.hostname}/{uuid}"
 
-    async def finish_migration(self, guest: GuestSpec, *, power_on: bool) -> GuestInfo:
+    async def finish_migration(self, guest: GuestSpec, *, power_on: bool,
+                               source_disk: str) -> GuestInfo:
         await self._enter("finish_migration", self.config.spawn_delay)
+        source = _HOSTS.get(source_disk.removeprefix("fake://").split("/", 1)[0])
+        if source is None or guest.uuid not in source.kept:
+            raise RuntimeError(f"no disk of {guest.uuid} is offered at {source_disk!r}")
         state = PowerState.RUNNING if power_on else PowerState.SHUTDOWN
         fake = FakeGuest(guest, state, _boot_log(guest) if power_on else [], _volumes(guest))
         self.guests[guest.uuid] = fake

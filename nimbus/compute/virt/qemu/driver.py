@@ -31,6 +31,7 @@ from nimbus.compute.virt.driver import (
     VolumeConnection,
 )
 from nimbus.compute.virt.qemu import accel, cmdline, configdrive, console, disks, process, volumes
+from nimbus.compute.virt.qemu.cold_migration import ColdMigration
 from nimbus.compute.virt.qemu.errors import BootFailed, QemuError, QemuUnavailable
 from nimbus.compute.virt.qemu.instance import Instance, Launch
 from nimbus.compute.virt.qemu.live_migration import LiveMigration
@@ -72,7 +73,7 @@ class QemuConfig:
 
 class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base.SupportsVolumes,
                  base.SupportsSnapshot, base.SupportsCrashDump, base.SupportsRescue,
-                 LiveMigration):
+                 LiveMigration, ColdMigration):
     needs_dataplane = True
 
     def __init__(self, config: QemuConfig) -> None:
@@ -239,9 +240,10 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
                 await self._remove(inst)
                 raise
 
-    async def _lay_out(self, inst: Instance, guest: GuestSpec) -> None:
-        """The guest's files in its (new, empty) directory: disks, config drive, launch.json."""
-        if guest.image_path is not None:
+    async def _lay_out(self, inst: Instance, guest: GuestSpec, *, new_disk: bool = True) -> None:
+        """The guest's files in its (new, empty) directory: disks, config drive, launch.json.
+        `new_disk` False: the root disk is there already (it came with a cold migration)."""
+        if guest.image_path is not None and new_disk:
             await disks.create_overlay(guest.image_path, guest.image_format, inst.disk,
                                        guest.root_gb)
         volumes.save(inst, list(guest.volumes))
