@@ -86,7 +86,8 @@ async def resize(deps: ComputeDeps, ctx: RequestContext, server_id: str, flavor_
 
 async def _quota_for_growth(deps: ComputeDeps, session: AsyncSession, row: InstanceRow,
                             new: FlavorSpec) -> None:
-    """A bigger flavor must fit the project's cores and ram quotas (403 otherwise)."""
+    """A bigger flavor must fit the project's cores and ram quotas (403 otherwise, as Nova's
+    resize; only the growth counts, the server's usage being its current flavor's)."""
     limit = await quotas.limits(session, deps.settings.compute.quotas, row.project_id)
     if quotas.unlimited(limit):
         return
@@ -145,6 +146,10 @@ async def revert_resize(deps: ComputeDeps, ctx: RequestContext, server_id: str) 
         migration = await migrations.latest(session, row.uuid, (migrations.FINISHED,))
         if migration is None:
             raise core_errors.BadRequest("Instance has not been resized.")
+        # Reverting a resize down grows the server again, maybe past what the project has
+        # used since: Nova checks the quota here too.
+        await _quota_for_growth(deps, session, row, FlavorSpec.model_validate(
+            migration.old_flavor))
         if not await instances.compare_and_swap(
                 session, row.uuid, {"task_state": TaskState.RESIZE_REVERTING},
                 expected_task_state=[None]) or not await migrations.set_status(
