@@ -1,6 +1,6 @@
 """Moving servers between the three fake hosts of `make up` with the real `openstack` CLI:
-resize with confirm and revert, cold and live migration, a disabled host, evacuation of a
-forced-down host, the migration list, and `nimbus host drain`."""
+resize with confirm and revert, cold and live migration (an attached volume along), a disabled
+host, evacuation of a forced-down host, the migration list, and `nimbus host drain`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FAKE_HOSTS, ROOT, Cli, RunningCloud, clean_env
+from tests.e2e.test_volume_cli import wait_status as volume_status
 
 pytestmark = pytest.mark.e2e
 
@@ -113,6 +114,38 @@ def test_cold_and_live_migration_move_the_server(admin_cli: Cli, image: str) -> 
     assert kinds["live-migration"]["Dest Compute"] == target
     assert kinds["migration"]["Source Compute"] == first
     admin_cli.run("server", "delete", "--wait", sid)
+
+
+def test_an_attached_volume_follows_the_server(admin_cli: Cli, image: str) -> None:
+    """After a cold and a live migration, `server show` still lists the volume and Cinder's
+    one attachment names the host the server runs on."""
+    sid, volume = create_server(admin_cli, image)["id"], unique("e2e-move-vol")
+    admin_cli.run("volume", "create", "--size", "1", volume)
+    assert volume_status(admin_cli, ["volume"], volume, "available", "error")["status"] == \
+        "available"
+    admin_cli.run("server", "add", "volume", sid, volume)
+    volume_status(admin_cli, ["volume"], volume, "in-use", "error")
+
+    def connected_at(host: str) -> None:
+        shown = admin_cli.json("volume", "show", volume)
+        assert shown["status"] == "in-use"
+        assert [(a["server_id"], a["host_name"]) for a in shown["attachments"]] == [(sid, host)]
+        assert shown["id"] in str(admin_cli.json("server", "show", sid)["volumes_attached"])
+
+    admin_cli.run("server", "migrate", "--wait", sid)
+    migrated = wait_status(admin_cli, sid, "VERIFY_RESIZE")
+    connected_at(migrated["OS-EXT-SRV-ATTR:host"])
+    admin_cli.run("server", "migration", "confirm", sid)
+    wait_status(admin_cli, sid, "ACTIVE")
+
+    target = next(h for h in HOSTS if h != migrated["OS-EXT-SRV-ATTR:host"])
+    admin_cli.run("--os-compute-api-version", "2.30", "server", "migrate", "--live-migration",
+                  "--host", target, "--wait", sid)
+    assert wait_status(admin_cli, sid, "ACTIVE", "ERROR")["OS-EXT-SRV-ATTR:host"] == target
+    connected_at(target)
+    admin_cli.run("server", "delete", "--wait", sid)
+    volume_status(admin_cli, ["volume"], volume, "available", "error")
+    admin_cli.run("volume", "delete", volume)
 
 
 def test_a_disabled_host_gets_no_new_server(admin_cli: Cli, image: str,
