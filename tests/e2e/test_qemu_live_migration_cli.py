@@ -1,23 +1,28 @@
 """A real guest live-migrated between two QEMU hosts of one cloud with the real CLI (issue 8's
-"done when" on QEMU): `make up` with NIMBUS_QEMU_HOSTS=2, a guest with a volume booted on one,
-`openstack server migrate --live-migration --host <other>`, and the guest shown to run on the
-other by what it prints there afterwards: its console there starts at the move, and it reports
-the volume unplugged on that host."""
+"done when" on QEMU): `make up` with NIMBUS_QEMU_HOSTS=2, a guest with a NIC and a volume booted
+on one, `openstack server migrate --live-migration --host <other>`, and the guest shown to run on
+the other: it answers ping through the other host's tap, its console there starts at the move,
+and it reports the volume unplugged on that host."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from nimbus.dataplane import host as dataplane_host
+from nimbus.dataplane import names
 from nimbus.guestimage import LOGIN_MARKER
 from tests.e2e.conftest import Cli, RunningCloud, qemu_cloud, qemu_pids
-from tests.e2e.test_qemu_guest_cli import Guest, wait_until
+from tests.e2e.test_qemu_guest_cli import Guest, links, pings, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.qemu, pytest.mark.skipif(
-    shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.qemu, pytest.mark.dataplane,
+              pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None
+                                 or bool(dataplane_host.missing()),
+                                 reason="needs qemu-system-x86_64, root, ip, dnsmasq, iptables, nft")]
 
 
 @pytest.fixture
@@ -34,11 +39,22 @@ def test_live_migration_moves_a_running_guest_to_the_other_qemu_host(
                                                "--service", "nova-compute"))
     assert len(hosts) == 2, hosts
     source, dest = hosts
+    net_name = f"live-{uuid.uuid4().hex[:6]}"
+    net = cli.json("network", "create", net_name)["id"]
+    cli.json("subnet", "create", "--network", net, "--subnet-range", "10.124.0.0/24",
+             f"{net_name}-v4")
     server = cli.json("server", "create", "--image", "nimbus-guest", "--flavor", "m1.tiny",
-                      "--nic", "none", "--availability-zone", f"nova:{source}", "--wait",
+                      "--network", net_name, "--availability-zone", f"nova:{source}", "--wait",
                       "e2e-live-vm")
     assert server["status"] == "ACTIVE", server
     guest = Guest(cli, server["id"])
+    [port] = cli.json("port", "list", "--server", guest.id)
+    address = port["Fixed IP Addresses"][0]["ip_address"]
+    guest.wait_console(f"nimbus-guest: address eth0 {address}/24")
+    [group] = cli.json("port", "show", port["ID"])["security_group_ids"]
+    cli.run("security", "group", "rule", "create", "--ingress", "--protocol", "icmp", group)
+    qdhcp, host_ns = names.dhcp_namespace(net), names.host_namespace(cloud.state_dir)
+    wait_until("ping before the move", lambda: pings(qdhcp, address), 60)
     guest.wait_console(LOGIN_MARKER)
     volume = cli.json("volume", "create", "--size", "1", "e2e-live-vol")["id"]
     wait_until("available volume",
@@ -59,6 +75,11 @@ def test_live_migration_moves_a_running_guest_to_the_other_qemu_host(
     [dest_pid] = qemu_pids(cloud.state_dir)
     assert dest_pid != source_pid
     assert list(cloud.state_dir.glob(f"qemu/{source}/instances/{guest.id}")) == []
+    # Its NIC is on the destination's tap now; the source unplugged its own.
+    wait_until("ping after the move", lambda: pings(qdhcp, address), 60)
+    taps = links(host_ns)
+    assert names.guest_tap(port["ID"], dest) in taps
+    assert names.guest_tap(port["ID"], source) not in taps
 
     # The console is the destination's now: no boot in it, and the guest, running there,
     # notices its volume going.
@@ -73,3 +94,4 @@ def test_live_migration_moves_a_running_guest_to_the_other_qemu_host(
     cli.run("server", "delete", "--wait", guest.id)
     assert qemu_pids(cloud.state_dir) == []
     cli.run("volume", "delete", volume)
+    cli.run("network", "delete", net)
