@@ -6,9 +6,23 @@ are the payloads of rpcapi.py and nothing else crosses the bus.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def guest_user_data(user_data: str | None) -> bytes | None:
+    """The server's user data as its guest gets it: the API takes it base64-encoded, and
+    Nova's config drive and metadata service hand out the decoded bytes. Data that is not
+    base64 goes as it came."""
+    if not user_data:
+        return None
+    try:
+        return base64.b64decode(user_data, validate=True)
+    except binascii.Error:
+        return user_data.encode()
 
 
 class _Payload(BaseModel):

@@ -13,7 +13,7 @@ import logging
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from nimbus.compute.objects import BuildRequest
+from nimbus.compute.objects import BuildRequest, guest_user_data
 from nimbus.compute.ops import networking, volumes
 from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import TaskState, VmState
@@ -67,7 +67,7 @@ async def build_and_run(agent: ComputeAgent, ctx: RequestContext, req: BuildRequ
         info = await agent.driver.spawn(boot.apply(GuestSpec(
             uuid=uuid, name=req.hostname, vcpus=req.flavor.vcpus, memory_mb=req.flavor.memory_mb,
             root_gb=req.flavor.root_gb,
-            user_data=req.user_data.encode() if req.user_data else None,
+            user_data=guest_user_data(req.user_data),
             metadata=tuple(sorted(req.metadata.items())),
             vifs=await networking.plug_vifs(agent, networking.vifs(ports)), volumes=connections)))
         spawned = True

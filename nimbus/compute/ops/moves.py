@@ -24,7 +24,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, cast
 
 from nimbus.compute.image_cache import ImageCache
-from nimbus.compute.objects import FlavorSpec, MoveRequest
+from nimbus.compute.objects import FlavorSpec, MoveRequest, guest_user_data
 from nimbus.compute.ops import networking, volumes
 from nimbus.compute.ops.networking import NetworkInfo, Ports
 from nimbus.compute.resource_tracker import ResourceTracker
@@ -92,7 +92,7 @@ class MoveHandlers:
         return boot.apply(GuestSpec(
             uuid=move.instance_uuid, name=move.hostname, vcpus=flavor.vcpus,
             memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
-            user_data=move.user_data.encode() if move.user_data else None,
+            user_data=guest_user_data(move.user_data),
             metadata=tuple(sorted(move.metadata.items())),
             vifs=await networking.plug_vifs(self._agent(), networking.vifs(info)),
             power_on=move.power_on, volumes=connections))

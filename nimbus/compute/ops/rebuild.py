@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nimbus.compute.objects import BuildRequest
+from nimbus.compute.objects import BuildRequest, guest_user_data
 from nimbus.compute.ops import networking, steps, volumes
 from nimbus.compute.ops.networking import NetworkInfo
 from nimbus.compute.states import TaskState, VmState
@@ -28,7 +28,7 @@ async def spawn_from(agent: ComputeAgent, req: BuildRequest, ports: NetworkInfo,
     return await agent.driver.spawn(boot.apply(GuestSpec(
         uuid=req.instance_uuid, name=req.hostname, vcpus=req.flavor.vcpus,
         memory_mb=req.flavor.memory_mb, root_gb=req.flavor.root_gb,
-        user_data=req.user_data.encode() if req.user_data else None,
+        user_data=guest_user_data(req.user_data),
         metadata=tuple(sorted(req.metadata.items())),
         vifs=await networking.plug_vifs(agent, networking.vifs(ports)), power_on=power_on,
         volumes=volumes)))
