@@ -1,7 +1,7 @@
 """Resize and cold migration between two QEMU hosts on this machine, with real QEMU and
 qemu-nbd: the stopped guest's disk copied from the source's NBD export, grown to the new
 flavor, booted with its vCPUs and RAM; a revert brings back the source's guest, a confirm
-drops it; a resize on one host works the same."""
+drops it; a resize on one host works the same, and a delete drops what it kept."""
 
 from __future__ import annotations
 
@@ -115,6 +115,12 @@ async def test_qemu_resize_on_one_host_keeps_the_old_guest_apart(
         assert not a.driver._kept(UUID).path.exists()
         assert [(g.uuid, g.power_state) for g in await a.driver.list_guests()] == [
             (UUID, PowerState.RUNNING)]
+
+        # Deleted while resizing (VERIFY_RESIZE): the kept guest and its export go too.
+        await a.driver.migrate_disk_and_power_off(UUID)
+        assert export_running(a)
+        await a.driver.destroy(UUID)
+        assert not export_running(a) and not a.driver._kept(UUID).path.exists()
     finally:
         await a.driver.confirm_migration(UUID, same_host=True)
         await a.driver.destroy(UUID)

@@ -138,10 +138,14 @@ class ColdMigration(base.SupportsColdMigration):
             leftover.unlink(missing_ok=True)
 
     async def confirm_migration(self, uuid: str, *, same_host: bool) -> None:
-        kept = self._kept(uuid)
         async with self._exclusive(uuid):
-            await self._unexport(kept)
-            await asyncio.to_thread(shutil.rmtree, kept.path, ignore_errors=True)
+            await self._drop_kept(uuid)
+
+    async def _drop_kept(self, uuid: str) -> None:
+        """The guest kept for a revert, and its export, gone. Idempotent."""
+        kept = self._kept(uuid)
+        await self._unexport(kept)
+        await asyncio.to_thread(shutil.rmtree, kept.path, ignore_errors=True)
 
     async def finish_revert_migration(self, uuid: str, *, power_on: bool) -> GuestInfo:
         """The kept directory goes back in place and QEMU starts from it as before."""

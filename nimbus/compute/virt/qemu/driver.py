@@ -261,6 +261,9 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
     async def destroy(self, uuid: str) -> None:
         async with self._exclusive(uuid):
             await self._remove(Instance(self.instances_dir / uuid))
+            # A resize's old guest kept here (a server deleted in VERIFY_RESIZE on this host,
+            # or whose move failed and went back here in ERROR) goes with it.
+            await self._drop_kept(uuid)
         self._locks.pop(uuid, None)
 
     async def power_off(self, uuid: str, *, timeout: float = 60.0) -> GuestInfo:
