@@ -39,6 +39,7 @@ from nimbus.compute.service import (
     disk_config,
     flavors,
     instances,
+    migrations,
     networks,
     quotas,
 )
@@ -473,11 +474,26 @@ async def delete_server(deps: ComputeDeps, ctx: RequestContext, server_id: str, 
                                                    {"task_state": TaskState.DELETING})
         if not changed:
             raise errors.ServerNotFound(server_id=server_id)
+        confirming = await _confirm_on_delete(session, row)
+    if confirming is not None:
+        await deps.conductor.moves.confirm_resize(ctx, confirming)
     if local:
         await deps.conductor.delete_locally(ctx, server_id)
     else:
         assert host is not None
         await deps.agents.terminate_instance(ctx, host, server_id)
+
+
+async def _confirm_on_delete(session: AsyncSession, row: InstanceRow) -> str | None:
+    """A server deleted in VERIFY_RESIZE has its resize confirmed first, as Nova does, so
+    that the source host drops the copy it kept for a revert; the migration to confirm."""
+    if row.vm_state != VmState.RESIZED:
+        return None
+    migration = await migrations.latest(session, row.uuid, (migrations.FINISHED,))
+    if migration is None or not await migrations.set_status(
+            session, migration.uuid, "confirming", expected=(migrations.FINISHED,)):
+        return None
+    return migration.uuid
 
 
 async def _remove(deps: ComputeDeps, uuids: list[str]) -> None:

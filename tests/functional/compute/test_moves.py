@@ -140,6 +140,30 @@ async def test_resize_revert_goes_back_to_the_source(cloud: Cloud) -> None:
     assert isinstance(dest_driver, FakeDriver) and sid not in dest_driver.guests
 
 
+async def test_deleting_a_server_in_verify_resize_confirms_it_first(cloud: Cloud) -> None:
+    """As Nova: the source drops the guest it kept for a revert, and nothing stays allocated."""
+    admin = await cloud.admin_headers()
+    server = await active_server(cloud, admin)
+    sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    assert (await action(cloud, admin, sid, {"resize": {"flavorRef": "2"}})).status_code == 202
+    await wait_for(cloud, admin, sid, "VERIFY_RESIZE")
+    migration = (await migrations_of(cloud, admin, sid))[0]
+    assert cloud.compute is not None
+    source_driver = cloud.compute.agents[source][0].driver
+    assert isinstance(source_driver, FakeDriver) and sid in source_driver.kept
+
+    deleted = await cloud.client.delete(f"{V}/servers/{sid}", headers=admin)
+    assert deleted.status_code == 204, deleted.text
+    await wait_for(cloud, admin, sid, "DELETED")
+    for _ in range(500):
+        if sid not in source_driver.kept:
+            break
+        await asyncio.sleep(0.02)
+    assert sid not in source_driver.kept and sid not in source_driver.guests
+    assert await allocations(cloud, admin, migration["uuid"]) == {}
+    assert await allocations(cloud, admin, sid) == {}
+
+
 async def test_resize_refuses_bad_requests_and_wrong_states(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     sid = (await active_server(cloud, admin))["id"]
