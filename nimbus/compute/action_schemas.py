@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nimbus.compute.schemas import AccessIPv4, AccessIPv6, Count
+from nimbus.compute.schemas import AccessIPv4, AccessIPv6, Count, UserData
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Metadata = dict[Annotated[str, Field(min_length=1, max_length=255)],
@@ -69,7 +69,7 @@ class Rebuild(_Strict):
     accessIPv6: AccessIPv6 | None = None
     personality: list[dict[str, Any]] | None = None
     key_name: Name | None = None
-    user_data: str | None = Field(default=None, max_length=65535)
+    user_data: UserData | None = None
     description: str | None = Field(default=None, max_length=255)
     trusted_image_certificates: list[str] | None = None
     hostname: str | None = Field(default=None, min_length=1, max_length=63)

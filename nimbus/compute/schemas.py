@@ -6,6 +6,8 @@ the request's version, so that one model serves the whole range.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 from typing import Annotated, Literal
@@ -154,6 +156,18 @@ AccessIPv4 = Annotated[str, AfterValidator(_ipv4)]
 AccessIPv6 = Annotated[str, AfterValidator(_ipv6)]
 
 
+def _base64(value: str) -> str:
+    """Nova's `"format": "base64"`: the guest gets the decoded bytes, so they must decode."""
+    try:
+        base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError("is not valid base64") from None
+    return value
+
+
+UserData = Annotated[str, Field(max_length=65535), AfterValidator(_base64)]
+
+
 class NetworkRequest(_Strict):
     uuid: str | None = None
     port: str | None = None
@@ -189,7 +203,7 @@ class ServerCreate(_Strict):
     metadata: dict[str, Annotated[str, Field(max_length=255)]] = Field(default_factory=dict)
     networks: list[NetworkRequest] | str | None = None
     key_name: str | None = Field(default=None, min_length=1, max_length=255)
-    user_data: str | None = Field(default=None, max_length=65535)
+    user_data: UserData | None = None
     availability_zone: str | None = Field(default=None, min_length=1, max_length=255)
     block_device_mapping_v2: list[BlockDeviceMapping] | None = None
     config_drive: bool | str | None = None

@@ -264,13 +264,14 @@ async def test_rebuild_response_and_fields_follow_the_microversion(cloud: Cloud)
                for extra, version in (({"key_name": None}, "2.53"), ({"user_data": ""}, "2.56"),
                                       ({"description": "d"}, "2.18"),
                                       ({"personality": []}, "2.57"), ({"bogus": 1}, "2.79"),
-                                      ({"imageRef": MISSING}, "2.79"))]
+                                      ({"imageRef": MISSING}, "2.79"),
+                                      ({"user_data": "not base64!"}, "2.79"))]
 
     assert short.status_code == 202 and "OS-EXT-STS:vm_state" not in short.json()["server"]
     assert short.json()["server"]["user_data"] is None and "key_name" in short.json()["server"]
     assert full.status_code == 202 and "OS-EXT-STS:vm_state" in full.json()["server"]
     assert "OS-EXT-SRV-ATTR:user_data" not in full.json()["server"]
-    assert [r.status_code for r in refused] == [400] * 6
+    assert [r.status_code for r in refused] == [400] * 7
 
 
 async def test_rebuild_of_a_stopped_server_leaves_it_stopped(cloud: Cloud) -> None:

@@ -226,7 +226,8 @@ async def test_bad_server_requests_are_400_and_write_nothing(cloud: Cloud) -> No
     base = {"name": "bad", "imageRef": image, "flavorRef": "1", "networks": "none"}
     cases = [{"flavorRef": "nope"}, {"imageRef": "3f5b1c1e-0000-4000-8000-000000000000"},
              {"imageRef": "not-a-uuid"}, {"key_name": "missing"}, {"networks": None},
-             {"min_count": 3, "max_count": 2}, {"name": ""}, {"bogus": 1}]
+             {"min_count": 3, "max_count": 2}, {"name": ""}, {"bogus": 1},
+             {"user_data": "#!/bin/sh not base64"}]
     for change in cases:
         body = {k: v for k, v in {**base, **change}.items() if v is not None}
         resp = await cloud.client.post(f"{V}/servers", json={"server": body}, headers=headers)
