@@ -122,9 +122,10 @@ class ConductorManager(ConductorMoves):
             row = await session.get(InstanceRow, uuid)
             if row is None or row.deleted_at is not None or row.task_state != TaskState.SCHEDULING:
                 return None
-            row.host, row.node = host, node
             # As Nova: the server shows its host's zone, whether or not it asked for one.
+            # Looked up before the row changes, so that autoflush writes it once, not twice.
             zoned = await host_zones.zoned_hosts(session, [host])
+            row.host, row.node = host, node
             row.availability_zone = zoned.get(host, self.default_zone)
             row.request_spec = {"spec": request.model_dump(mode="json"), "alternates": alternates,
                                 "attempt": attempt,
@@ -213,10 +214,11 @@ class ConductorManager(ConductorMoves):
             if changed and start_event is not None:
                 await instances.event_start(session, instance_uuid, ctx.request_id, start_event,
                                             host)
+            action_done = changed and updates.get("task_state", "-") is None
             if changed and finish_event is not None:
                 await instances.event_finish(session, instance_uuid, ctx.request_id, finish_event,
-                                             host)
-            if changed and updates.get("task_state", "-") is None:
+                                             host, finish_action=action_done)
+            elif action_done:
                 await instances.finish_action(session, instance_uuid, ctx.request_id)
             return changed
 

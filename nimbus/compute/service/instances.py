@@ -4,9 +4,10 @@ changes, instance actions with their events, and faults. Callers bring the sessi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, Table, Update, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.models import (
@@ -64,70 +65,85 @@ async def start_action(session: AsyncSession, ctx: RequestContext, instance_uuid
                             project_id=ctx.project_id)
     session.add(row)
     await session.flush()
-    for key in [k for k in session.info
-                if isinstance(k, tuple) and k[:2] == ("instance_action", instance_uuid)]:
-        del session.info[key]
-    session.info[("instance_action", instance_uuid, ctx.request_id)] = row
     return row
 
 
-async def _action_for(session: AsyncSession, instance_uuid: str,
-                      request_id: str) -> InstanceActionRow | None:
-    """The action an event belongs to: the request's, else the instance's latest. Looked up
-    once per transaction (an agent's last report closes an event and the action together)."""
-    key = ("instance_action", instance_uuid, request_id)
-    if key in session.info:
-        cached: InstanceActionRow | None = session.info[key]
-        return cached
-    found = (await session.execute(select(InstanceActionRow).where(
-        InstanceActionRow.instance_uuid == instance_uuid,
-        InstanceActionRow.request_id == request_id))).scalar()
-    if found is None:
-        found = (await session.execute(select(InstanceActionRow).where(
-            InstanceActionRow.instance_uuid == instance_uuid).order_by(
-            InstanceActionRow.id.desc()).limit(1))).scalar()
-    session.info[key] = found
-    return found
+# The action-event statements are built once, with bound parameters, as Core statements on
+# the tables: each runs several times per build, and rebuilding ORM statements (cache key,
+# ORM compile state) cost more than the database work they do.
+_ACTIONS = cast(Table, InstanceActionRow.__table__)
+_EVENTS = cast(Table, InstanceActionEventRow.__table__)
+
+# The action an event belongs to: the request's, else the instance's latest. A subquery of
+# the statement that writes the event, so that finding it costs no trip of its own.
+_ACTION_ID = select(_ACTIONS.c.id).where(
+    _ACTIONS.c.instance_uuid == bindparam("of_instance")).order_by(
+    case((_ACTIONS.c.request_id == bindparam("of_request"), 1), else_=0).desc(),
+    _ACTIONS.c.id.desc()).limit(1).scalar_subquery()
+
+_ADD_EVENT = insert(_EVENTS).from_select(
+    ["action_id", "event", "host", "start_time", "finish_time", "result", "traceback"],
+    select(_ACTIONS.c.id,
+           bindparam("event_name", type_=_EVENTS.c.event.type),
+           bindparam("event_host", type_=_EVENTS.c.host.type),
+           bindparam("started", type_=_EVENTS.c.start_time.type),
+           bindparam("finished", type_=_EVENTS.c.finish_time.type),
+           bindparam("outcome", type_=_EVENTS.c.result.type),
+           bindparam("error", type_=_EVENTS.c.traceback.type)).where(
+        _ACTIONS.c.id == _ACTION_ID))
+
+# Closes the latest open event of that name in the action.
+_CLOSE_EVENT = update(_EVENTS).where(_EVENTS.c.id == select(func.max(_EVENTS.c.id)).where(
+    _EVENTS.c.action_id == _ACTION_ID, _EVENTS.c.event == bindparam("event_name"),
+    _EVENTS.c.finish_time.is_(None)).scalar_subquery()).values(
+    finish_time=bindparam("now"), result=bindparam("outcome"), traceback=bindparam("error"))
+
+_FINISH_ACTION = update(_ACTIONS).where(
+    _ACTIONS.c.id == _ACTION_ID, _ACTIONS.c.finish_time.is_(None)).values(
+    finish_time=bindparam("now"))
+
+
+@functools.cache
+def _touch_action(failed: bool, finished: bool) -> Update:
+    """The action was worked on: its updated_at, and the error mark or its end if so."""
+    values: dict[str, Any] = {"updated_at": bindparam("now")}
+    if failed:
+        values["message"] = "Error"
+    if finished:
+        values["finish_time"] = func.coalesce(_ACTIONS.c.finish_time, bindparam("now"))
+    return update(_ACTIONS).where(_ACTIONS.c.id == _ACTION_ID).values(values)
 
 
 async def event_start(session: AsyncSession, instance_uuid: str, request_id: str, event: str,
                       host: str | None) -> None:
-    action = await _action_for(session, instance_uuid, request_id)
-    if action is None:
-        return
-    session.add(InstanceActionEventRow(action_id=action.id, event=event, host=host))
-    action.updated_at = db.utcnow()
+    now = db.utcnow()
+    action = {"of_instance": instance_uuid, "of_request": request_id}
+    await session.execute(_ADD_EVENT, {**action, "event_name": event, "event_host": host,
+                                       "started": now, "finished": None, "outcome": None,
+                                       "error": None})
+    await session.execute(_touch_action(False, False), {**action, "now": now})
 
 
 async def event_finish(session: AsyncSession, instance_uuid: str, request_id: str, event: str,
                        host: str | None, error: str | None = None,
-                       started: dt.datetime | None = None) -> None:
+                       started: dt.datetime | None = None, *,
+                       finish_action: bool = False) -> None:
     """Close the event, opening it first (at `started`, else now) if it was never opened;
-    an error marks the action failed."""
-    action = await _action_for(session, instance_uuid, request_id)
-    if action is None:
-        return
-    row = (await session.execute(select(InstanceActionEventRow).where(
-        InstanceActionEventRow.action_id == action.id, InstanceActionEventRow.event == event,
-        InstanceActionEventRow.finish_time.is_(None)).order_by(
-        InstanceActionEventRow.id.desc()).limit(1))).scalar()
-    if row is None:
-        row = InstanceActionEventRow(action_id=action.id, event=event, host=host,
-                                     start_time=started or db.utcnow())
-        session.add(row)
+    an error marks the action failed. `finish_action` also ends the action (as
+    finish_action does), in the statement that touches it anyway."""
     now = db.utcnow()
-    row.finish_time = now
-    row.result = "Error" if error else "Success"
-    row.traceback = error
-    action.updated_at = now
-    if error:
-        action.message = "Error"
+    params = {"of_instance": instance_uuid, "of_request": request_id, "event_name": event,
+              "now": now, "outcome": "Error" if error else "Success", "error": error}
+    closed = await session.execute(_CLOSE_EVENT, params)
+    if not getattr(closed, "rowcount", 0):
+        await session.execute(_ADD_EVENT, {**params, "event_host": host,
+                                           "started": started or now, "finished": now})
+    await session.execute(_touch_action(error is not None, finish_action), params)
 
 
 async def finish_action(session: AsyncSession, instance_uuid: str, request_id: str) -> None:
-    action = await _action_for(session, instance_uuid, request_id)
-    if action is not None and action.finish_time is None:
-        action.finish_time = db.utcnow()
+    await session.execute(_FINISH_ACTION, {"of_instance": instance_uuid,
+                                           "of_request": request_id, "now": db.utcnow()})
 
 
 async def mark_deleted(session: AsyncSession, row: InstanceRow) -> None:
