@@ -136,7 +136,7 @@ class ConductorManager(ConductorMoves):
                 broken = await group_policy.violation(session, request, uuid, host)
                 if broken is not None:
                     raise group_policy.PolicyViolated(broken)
-            await instances.event_finish(session, uuid, ctx.request_id, BUILD_EVENT, None,
+            await instances.event_record(session, uuid, ctx.request_id, BUILD_EVENT, None,
                                          started=started)
             metadata = {m.key: m.value for m in (await session.execute(select(
                 InstanceMetadataRow).where(InstanceMetadataRow.instance_uuid == uuid))).scalars()}
@@ -192,8 +192,8 @@ class ConductorManager(ConductorMoves):
                 return
             await instances.add_fault(session, uuid, message, code=code, host=host)
             if event is not None:
-                await instances.event_finish(session, uuid, ctx.request_id, event, host,
-                                             error=message, started=started)
+                await instances.event_record(session, uuid, ctx.request_id, event, host,
+                                             started=started or db.utcnow(), error=message)
             await instances.finish_action(session, uuid, ctx.request_id)
         LOG.warning("instance %s is in ERROR: %s", uuid, message)
 

@@ -124,6 +124,12 @@ async def event_start(session: AsyncSession, instance_uuid: str, request_id: str
     await session.execute(_touch_action(False, False), {**action, "now": now})
 
 
+def _finished(instance_uuid: str, request_id: str, event: str,
+              error: str | None) -> dict[str, Any]:
+    return {"of_instance": instance_uuid, "of_request": request_id, "event_name": event,
+            "now": db.utcnow(), "outcome": "Error" if error else "Success", "error": error}
+
+
 async def event_finish(session: AsyncSession, instance_uuid: str, request_id: str, event: str,
                        host: str | None, error: str | None = None,
                        started: dt.datetime | None = None, *,
@@ -131,14 +137,24 @@ async def event_finish(session: AsyncSession, instance_uuid: str, request_id: st
     """Close the event, opening it first (at `started`, else now) if it was never opened;
     an error marks the action failed. `finish_action` also ends the action (as
     finish_action does), in the statement that touches it anyway."""
-    now = db.utcnow()
-    params = {"of_instance": instance_uuid, "of_request": request_id, "event_name": event,
-              "now": now, "outcome": "Error" if error else "Success", "error": error}
+    params = _finished(instance_uuid, request_id, event, error)
     closed = await session.execute(_CLOSE_EVENT, params)
     if not getattr(closed, "rowcount", 0):
         await session.execute(_ADD_EVENT, {**params, "event_host": host,
-                                           "started": started or now, "finished": now})
+                                           "started": started or params["now"],
+                                           "finished": params["now"]})
     await session.execute(_touch_action(error is not None, finish_action), params)
+
+
+async def event_record(session: AsyncSession, instance_uuid: str, request_id: str, event: str,
+                       host: str | None, *, started: dt.datetime,
+                       error: str | None = None) -> None:
+    """An event that began at `started` and ends now, written whole: for the conductor's own
+    steps, which it records once decided and never opens, so there is none to close."""
+    params = _finished(instance_uuid, request_id, event, error)
+    await session.execute(_ADD_EVENT, {**params, "event_host": host, "started": started,
+                                       "finished": params["now"]})
+    await session.execute(_touch_action(error is not None, False), params)
 
 
 async def finish_action(session: AsyncSession, instance_uuid: str, request_id: str) -> None:

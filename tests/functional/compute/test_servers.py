@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,20 +73,44 @@ async def test_boot_reaches_active_on_a_host_with_a_claim(cloud: Cloud) -> None:
     assert (await usage(cloud, admin))[host] == 1
 
 
+async def _create_action(cloud: Cloud, headers: dict[str, str],
+                         server_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The server's only action, `create`, and its (event, result) pairs."""
+    actions = (await cloud.client.get(f"{V}/servers/{server_id}/os-instance-actions",
+                                      headers=headers)).json()["instanceActions"]
+    assert [a["action"] for a in actions] == ["create"]
+    detail = (await cloud.client.get(
+        f"{V}/servers/{server_id}/os-instance-actions/{actions[0]['request_id']}",
+        headers={**headers, "OpenStack-API-Version": "compute 2.62"})).json()["instanceAction"]
+    return detail, [(e["event"], e["result"]) for e in detail["events"]]
+
+
 async def test_boot_records_an_action_with_every_step(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     server_id = await boot(cloud, admin, await upload_image(cloud, admin))
     await wait_for(cloud, admin, server_id, "ACTIVE")
 
-    actions = (await cloud.client.get(f"{V}/servers/{server_id}/os-instance-actions",
-                                      headers=admin)).json()["instanceActions"]
-    assert [a["action"] for a in actions] == ["create"]
-    detail = (await cloud.client.get(
-        f"{V}/servers/{server_id}/os-instance-actions/{actions[0]['request_id']}",
-        headers={**admin, "OpenStack-API-Version": "compute 2.62"})).json()["instanceAction"]
-    events = [(e["event"], e["result"]) for e in detail["events"]]
+    action, events = await _create_action(cloud, admin, server_id)
     assert events == [("conductor_schedule_and_build_instances", "Success"),
                       ("compute__do_build_and_run_instance", "Success")]
+    assert action["message"] is None
+
+
+async def test_no_host_big_enough_records_the_failed_scheduling(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    huge = await cloud.client.post(f"{V}/flavors", headers=admin, json={"flavor": {
+        "name": "huge-disk", "ram": 512, "vcpus": 1, "disk": 10_000_000}})
+    assert huge.status_code == 200, huge.text
+
+    server_id = await boot(cloud, admin, await upload_image(cloud, admin),
+                           flavorRef=huge.json()["flavor"]["id"])
+    server = await wait_for(cloud, admin, server_id, "ERROR", "ACTIVE")
+
+    assert server is not None and server["status"] == "ERROR"
+    assert "No valid host" in server["fault"]["message"]
+    action, events = await _create_action(cloud, admin, server_id)
+    assert events == [("conductor_schedule_and_build_instances", "Error")]
+    assert action["message"] == "Error"
 
 
 async def test_spawn_failure_is_rescheduled_to_another_host(cloud: Cloud) -> None:
