@@ -31,6 +31,10 @@ class PortInUse(errors.Conflict):
     template = "Port {port_id} is still in use."
 
 
+class UnableToAutoAllocateNetwork(errors.BadRequest):
+    template = "Unable to automatically allocate a network for project {project_id}"
+
+
 def _bad_format(reason: str) -> errors.BadRequest:
     return errors.BadRequest(f"Bad networks format: {reason}")
 
@@ -76,8 +80,13 @@ async def _the_one(deps: ComputeDeps, ctx: RequestContext, *, auto: bool) -> lis
         return [RequestedNetwork(network_id=usable[0])]
     if not auto:
         return []
-    network_id = await deps.network.auto_allocated_network(ctx.auth_token or "",
-                                                           ctx.project_id or "")
+    try:
+        network_id = await deps.network.auto_allocated_network(ctx.auth_token or "",
+                                                               ctx.project_id or "")
+    except errors.Conflict:
+        # Neutron's 409 says this deployment cannot make the topology (no default external
+        # network): Nova answers its own 400, the request cannot be served as asked.
+        raise UnableToAutoAllocateNetwork(project_id=ctx.project_id or "") from None
     return [RequestedNetwork(network_id=network_id)]
 
 

@@ -344,3 +344,24 @@ async def test_networks_auto_gives_the_project_its_auto_allocated_network(cloud:
     assert port["network_id"] == topology.json()["auto_allocated_topology"]["id"]
     assert [a["OS-EXT-IPS:type"] for a in sum(server["addresses"].values(), [])] == ["fixed"]
     assert old.status_code == 400, old.text
+
+
+async def test_networks_auto_without_a_default_external_network_is_a_400(cloud: Cloud) -> None:
+    """Nova's UnableToAutoAllocateNetwork: the network service's 409 (nothing to route the
+    topology to) is the client's 400, and nothing is left behind."""
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    member = {"X-Auth-Token": await member_token(cloud)}
+
+    resp = await _create(cloud, member, image, "auto", min_count=3)
+
+    assert resp.status_code == 400, resp.text
+    project = (await cloud.client.get("/identity/v3/auth/tokens", headers={
+        **member, "X-Subject-Token": member["X-Auth-Token"]})).json()["token"]["project"]["id"]
+    assert resp.json() == {"badRequest": {
+        "code": 400,
+        "message": f"Unable to automatically allocate a network for project {project}"}}
+    servers = await cloud.client.get(f"{V}/servers", headers=member)
+    assert servers.json()["servers"] == []
+    networks = await cloud.client.get(f"{N}/networks", headers=member)
+    assert networks.json()["networks"] == []
