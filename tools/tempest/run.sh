@@ -46,11 +46,14 @@ for service in "${services[@]}"; do available+=(-e "s|^$service = false\$|$servi
 # other APIs' runs leave them unset.
 images=("" "")
 [ "$api" = compute ] || [ "$api" = volume ] && read -ra images < <(python3 tools/tempest/images.py "$url" "$admin_password")
-# Router and floating IP tests need an external network, as DevStack's `public`.
+# Router and floating IP tests need an external network, as DevStack's `public`; compute's
+# auto-allocated network tests (2.37 `networks: auto`) need it as the default external network.
 public_network=""
 if [ "$api" = network ]; then
     public_network=$(python3 tools/tempest/public_network.py "$url" "$admin_password")
     available+=(-e "s|^floating_ips = false\$|floating_ips = true|")
+elif [ "$api" = compute ]; then
+    python3 tools/tempest/public_network.py "$url" "$admin_password" >/dev/null
 fi
 network_extensions=$(python3 tools/tempest/network_extensions.py "$url" "$admin_password")
 sed -e "s|@URL@|$url|g" -e "s|@ADMIN_PASSWORD@|$admin_password|g" -e "s|@LOG_DIR@|$workspace/logs|g" \
