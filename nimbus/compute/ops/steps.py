@@ -36,12 +36,14 @@ async def failed(agent: ComputeAgent, ctx: RequestContext, uuid: str, event: str
     """Record the failure on the event and put the instance where `updates` say (its task
     state cleared, usually), unless it moved on meanwhile."""
     LOG.warning("%s of %s on %s failed: %s", event, uuid, agent.host, exc)
+    # The event's error first: once the task state clears, a client sees the action over and
+    # reads its events, which must then tell the failure.
+    details = "".join(traceback.format_exception(exc))[-4000:]
+    await agent.conductor.event_finish(ctx, uuid, event, agent.host, error=details)
     if not isinstance(exc, Interrupted):
         await agent.conductor.instance_update(ctx, uuid, updates,
                                               expected_task_state=list(expected),
                                               expected_host=agent.host)
-    details = "".join(traceback.format_exception(exc))[-4000:]
-    await agent.conductor.event_finish(ctx, uuid, event, agent.host, error=details)
 
 
 # What an action interrupted by an agent restart leaves (Nova's _init_instance): the task is
