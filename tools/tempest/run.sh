@@ -28,10 +28,12 @@ admin_password=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
     "$state/secrets.json")
 
 # Tempest names workspaces in ~/.tempest/workspace.yaml and refuses a second one named alike
-# (saying so on stdout): name each after its path.
+# (saying so on stdout): name each after its path. A state dir deleted and made again at the
+# same path left its name registered, and the first run after failed silently: drop it first.
 if [ ! -d "$workspace" ]; then
-    "$venv/bin/tempest" init --name "nimbus-$(printf %s "$workspace" | md5sum | cut -c1-12)" \
-        "$workspace" >/dev/null
+    name="nimbus-$(printf %s "$workspace" | md5sum | cut -c1-12)"
+    "$venv/bin/tempest" workspace remove --name "$name" >/dev/null 2>&1 || true
+    "$venv/bin/tempest" init --name "$name" "$workspace" >/dev/null
 fi
 case $api in
     image) services=(glance) ;;
