@@ -86,10 +86,11 @@ class Guest:
         before = self.console()
         self.act(*action)
         # The console log may or may not start afresh with a new QEMU: either way a new marker.
-        wait_until("login marker after " + " ".join(action), lambda: _new_marker(before, self.console()))
+        wait_until("login marker after " + " ".join(action), lambda: new_marker(before, self.console()))
 
 
-def _new_marker(before: str, now: str) -> bool:
+def new_marker(before: str, now: str) -> bool:
+    """`now` shows a boot that `before`, an earlier read of the same console log, did not."""
     if now.startswith(before):
         return now.count(LOGIN_MARKER) > before.count(LOGIN_MARKER)
     return LOGIN_MARKER in now
