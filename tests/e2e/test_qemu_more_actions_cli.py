@@ -95,8 +95,9 @@ def test_more_actions_on_one_guest_between_two_qemu_hosts(cloud: RunningCloud) -
     cli.run("server", "unlock", guest.id)
     assert cli.json("server", "show", guest.id)["locked"] is False
 
-    # A crash dump is an NMI: the guest (no kdump in it) keeps running.
+    # A crash dump is an NMI: the guest's kernel reports it and (no kdump in it) runs on.
     cli.run("server", "dump", "create", guest.id)
+    guest.wait_console("NMI received")
     assert guest.status() == "ACTIVE"
     wait_until("ping after the NMI", lambda: pings(qdhcp, address), 60)
 
