@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from nimbus.dataplane import names
+
 ROOT = Path(__file__).resolve().parents[2]
 OPENSTACK = ROOT / ".venv" / "bin" / "openstack"
 READY = "Nimbus is ready at"
@@ -127,8 +129,8 @@ class RunningCloud:
         return "".join(self.output[-60:])
 
 
-def qemu_pids(state_dir: Path) -> list[int]:
-    """Live QEMU processes whose command line names this cloud's state directory."""
+def pids_of(state_dir: Path, program: bytes = b"") -> list[int]:
+    """Live processes whose command line names this cloud's state directory (and `program`)."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -138,9 +140,24 @@ def qemu_pids(state_dir: Path) -> list[int]:
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if b"qemu-system" in cmdline and str(state_dir).encode() in cmdline and state != "Z":
+        if program in cmdline and str(state_dir).encode() in cmdline and state != "Z":
             found.append(int(proc.name))
     return found
+
+
+def qemu_pids(state_dir: Path) -> list[int]:
+    return pids_of(state_dir, b"qemu-system")
+
+
+def remove_dataplane(state_dir: Path) -> None:
+    """What a failed test's networks left of this cloud in the kernel: the DHCP servers, their
+    namespaces and the cloud's host namespace (a passing test deletes its networks itself)."""
+    for pid in pids_of(state_dir, b"dnsmasq"):
+        os.kill(pid, signal.SIGKILL)
+    dhcp_dirs = state_dir / "dhcp"
+    namespaces = [names.dhcp_namespace(d.name) for d in dhcp_dirs.iterdir()] if dhcp_dirs.is_dir() else []
+    for namespace in [*namespaces, names.host_namespace(state_dir)]:
+        subprocess.run(["ip", "netns", "delete", namespace], capture_output=True)
 
 
 @contextlib.contextmanager
@@ -157,6 +174,7 @@ def qemu_cloud(state_dir: Path, **env: str) -> Iterator[RunningCloud]:
         running.stop()
         for pid in qemu_pids(state_dir):
             os.kill(pid, signal.SIGKILL)
+        remove_dataplane(state_dir)
 
 
 @pytest.fixture(scope="session")
