@@ -22,13 +22,11 @@ machines, `migration_address` belongs on a trusted network.
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import json
 import os
 import secrets
 import shutil
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,11 +34,12 @@ from nimbus.compute.virt import driver as base
 from nimbus.compute.virt.driver import GuestInfo, GuestNotFound, GuestSpec
 from nimbus.compute.virt.qemu import disks, process
 from nimbus.compute.virt.qemu.errors import QemuError
+from nimbus.compute.virt.qemu.host_parts import HostParts
 from nimbus.compute.virt.qemu.instance import Instance
 from nimbus.compute.virt.qemu.migration_qmp import free_port
 
 if TYPE_CHECKING:
-    from nimbus.compute.virt.qemu.driver import QemuConfig
+    pass
 
 # The guest gets this long to power off by ACPI before QEMU is ended (Nova's default).
 SHUTDOWN_TIMEOUT = 60.0
@@ -57,38 +56,7 @@ def _export_file(kept: Instance) -> Path:
     return kept.path / "nbd.json"
 
 
-class ColdMigration(base.SupportsColdMigration):
-    # What this mixin uses of QemuDriver.
-    config: QemuConfig
-    instances_dir: Path
-
-    @abc.abstractmethod
-    def _instance(self, uuid: str) -> Instance: ...
-
-    @abc.abstractmethod
-    def _exclusive(self, uuid: str) -> AbstractAsyncContextManager[None]: ...
-
-    @abc.abstractmethod
-    def _running(self, inst: Instance) -> bool: ...
-
-    @abc.abstractmethod
-    async def _lay_out(self, inst: Instance, guest: GuestSpec, *, new_disk: bool = True) -> None: ...
-
-    @abc.abstractmethod
-    async def _start(self, inst: Instance, *, incoming: str | None = None) -> None: ...
-
-    @abc.abstractmethod
-    async def _stop(self, inst: Instance, *, graceful: float) -> None: ...
-
-    @abc.abstractmethod
-    async def _watch_boot(self, inst: Instance) -> None: ...
-
-    @abc.abstractmethod
-    async def _remove(self, inst: Instance) -> None: ...
-
-    @abc.abstractmethod
-    async def _info(self, inst: Instance) -> GuestInfo: ...
-
+class ColdMigration(HostParts, base.SupportsColdMigration):
     def _kept(self, uuid: str) -> Instance:
         """The guest's instance directory while it is kept for a revert."""
         return Instance(self.config.state_dir / "resize" / uuid)
@@ -166,21 +134,12 @@ class ColdMigration(base.SupportsColdMigration):
 
     async def finish_migration(self, guest: GuestSpec, *, power_on: bool,
                                source_disk: str) -> GuestInfo:
-        inst = Instance(self.instances_dir / guest.uuid)
-        async with self._exclusive(guest.uuid):
-            await self._remove(inst)  # what an earlier, interrupted attempt left
-            try:
-                inst.path.mkdir(parents=True)
-                if source_disk and guest.image_path is not None:
-                    await _copy_root_disk(source_disk, inst.disk, guest)
-                await self._lay_out(inst, guest, new_disk=not source_disk)
-                if power_on:
-                    await self._start(inst)
-                    await self._watch_boot(inst)
-                return await self._info(inst)
-            except BaseException:
-                await self._remove(inst)
-                raise
+        async def copy_root_disk(inst: Instance) -> None:
+            if guest.image_path is not None:  # a boot volume has no root disk to copy
+                await _copy_root_disk(source_disk, inst.disk, guest)
+
+        return await self._create(guest, power_on=power_on,
+                                  root_disk=copy_root_disk if source_disk else None)
 
     async def revert_migration(self, uuid: str, *, same_host: bool) -> None:
         """Remove the guest finish_migration made; on the same host the kept one is apart

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -226,13 +226,22 @@ class QemuDriver(base.VirtDriver, base.SupportsPause, base.SupportsSuspend, base
     async def spawn(self, guest: GuestSpec) -> GuestInfo:
         if guest.image_path is None and not any(v.boot_index == 0 for v in guest.volumes):
             raise BootFailed("the guest has no root disk: neither an image nor a boot volume")
+        return await self._create(guest, power_on=guest.power_on)
+
+    async def _create(self, guest: GuestSpec, *, power_on: bool,
+                      root_disk: Callable[[Instance], Awaitable[None]] | None = None) -> GuestInfo:
+        """The guest in a fresh instance directory, laid out and started if `power_on`; a
+        failure leaves no directory. `root_disk` writes the root disk there first (a cold
+        migration's copy) instead of a new one on the image."""
         inst = Instance(self.instances_dir / guest.uuid)
         async with self._exclusive(guest.uuid):
-            await self._remove(inst)  # what a spawn interrupted by an agent crash left
+            await self._remove(inst)  # what an attempt interrupted by an agent crash left
             try:
                 inst.path.mkdir(parents=True)
-                await self._lay_out(inst, guest)
-                if guest.power_on:
+                if root_disk is not None:
+                    await root_disk(inst)
+                await self._lay_out(inst, guest, new_disk=root_disk is None)
+                if power_on:
                     await self._start(inst)
                     await self._watch_boot(inst)
                 return await self._info(inst)

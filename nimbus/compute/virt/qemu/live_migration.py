@@ -14,12 +14,11 @@ mid-move stays a directory until the next live migration of that guest replaces 
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,43 +26,20 @@ from nimbus.compute.virt import driver as base
 from nimbus.compute.virt.driver import GuestInfo, GuestNotRunning, GuestSpec
 from nimbus.compute.virt.qemu import migration_qmp, process
 from nimbus.compute.virt.qemu.errors import QemuError
+from nimbus.compute.virt.qemu.host_parts import HostParts
 from nimbus.compute.virt.qemu.instance import Instance
 from nimbus.compute.virt.qemu.migration_qmp import Control, Incoming, MigrationStats
 from nimbus.compute.virt.qemu.monitor import Monitor
 
 if TYPE_CHECKING:
-    from nimbus.compute.virt.qemu.driver import QemuConfig
+    pass
 
 LOG = logging.getLogger(__name__)
 
 
-class LiveMigration(base.SupportsLiveMigration):
+class LiveMigration(HostParts, base.SupportsLiveMigration):
     # Migrations this host sends, by guest, with their force-complete and abort flags.
     outgoing: dict[str, Control]
-    # What this mixin uses of QemuDriver.
-    config: QemuConfig
-    instances_dir: Path
-
-    @abc.abstractmethod
-    def _instance(self, uuid: str) -> Instance: ...
-
-    @abc.abstractmethod
-    def _exclusive(self, uuid: str) -> AbstractAsyncContextManager[None]: ...
-
-    @abc.abstractmethod
-    def _running(self, inst: Instance) -> bool: ...
-
-    @abc.abstractmethod
-    async def _lay_out(self, inst: Instance, guest: GuestSpec) -> None: ...
-
-    @abc.abstractmethod
-    async def _start(self, inst: Instance, *, incoming: str | None = None) -> None: ...
-
-    @abc.abstractmethod
-    async def _remove(self, inst: Instance) -> None: ...
-
-    @abc.abstractmethod
-    async def _info(self, inst: Instance) -> GuestInfo: ...
 
     async def prepare_incoming(self, guest: GuestSpec) -> str:
         inst = Instance(self.instances_dir / guest.uuid)
