@@ -65,17 +65,24 @@ def qemu_argv(cloud: RunningCloud) -> list[str]:
     return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
 
 
-def test_resize_and_cold_migration_between_two_qemu_hosts(cloud: RunningCloud,
-                                                          tmp_path: Path) -> None:
+def two_hosts_and_network(cloud: RunningCloud, prefix: str,
+                          cidr: str) -> tuple[Cli, list[str], str, str]:
+    """The admin CLI, the cloud's two QEMU hosts (sorted), and a new network with a `cidr`
+    subnet: its name and id."""
     if "network agent: dataplane" not in "".join(cloud.output):
         pytest.fail("the cloud runs no dataplane though its tools are here")
     cli = Cli(cloud.cli_env)
-    source, dest = sorted(h["Host"] for h in cli.json("compute", "service", "list",
-                                                      "--service", "nova-compute"))
-    net_name = f"cold-{uuid.uuid4().hex[:6]}"
+    hosts = sorted(h["Host"] for h in cli.json("compute", "service", "list",
+                                               "--service", "nova-compute"))
+    net_name = f"{prefix}-{uuid.uuid4().hex[:6]}"
     net = cli.json("network", "create", net_name)["id"]
-    cli.json("subnet", "create", "--network", net, "--subnet-range", "10.124.0.0/24",
-             f"{net_name}-v4")
+    cli.json("subnet", "create", "--network", net, "--subnet-range", cidr, f"{net_name}-v4")
+    return cli, hosts, net_name, net
+
+
+def test_resize_and_cold_migration_between_two_qemu_hosts(cloud: RunningCloud,
+                                                          tmp_path: Path) -> None:
+    cli, (source, dest), net_name, net = two_hosts_and_network(cloud, "cold", "10.124.0.0/24")
     cli.json("flavor", "create", "--vcpus", "2", "--ram", "640", "--disk", "2", "e2e-cold-2")
     user_data = tmp_path / "user-data.sh"
     user_data.write_text(USER_DATA)

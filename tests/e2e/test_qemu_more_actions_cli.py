@@ -19,8 +19,8 @@ import pytest
 
 from nimbus.dataplane import names
 from nimbus.guestimage import LOGIN_MARKER
-from tests.e2e.conftest import Cli, RunningCloud, qemu_cloud, qemu_pids
-from tests.e2e.test_qemu_cold_migration_cli import Hosts
+from tests.e2e.conftest import RunningCloud, qemu_cloud, qemu_pids
+from tests.e2e.test_qemu_cold_migration_cli import Hosts, two_hosts_and_network
 from tests.e2e.test_qemu_guest_cli import (  # noqa: F401 (pytestmark: needs QEMU and dataplane)
     Guest,
     new_marker,
@@ -45,15 +45,8 @@ def qemu_disks(pid: int) -> list[str]:
 
 
 def test_more_actions_on_one_guest_between_two_qemu_hosts(cloud: RunningCloud) -> None:
-    if "network agent: dataplane" not in "".join(cloud.output):
-        pytest.fail("the cloud runs no dataplane though its tools are here")
-    cli = Cli(cloud.cli_env)
-    first, second = sorted(h["Host"] for h in cli.json("compute", "service", "list",
-                                                       "--service", "nova-compute"))
-    net_name = f"actions-{uuid.uuid4().hex[:6]}"
-    net = cli.json("network", "create", net_name)["id"]
-    cli.json("subnet", "create", "--network", net, "--subnet-range", "10.125.0.0/24",
-             f"{net_name}-v4")
+    cli, (first, second), net_name, net = two_hosts_and_network(cloud, "actions",
+                                                                "10.125.0.0/24")
     server = cli.json("server", "create", "--image", "nimbus-guest", "--flavor", "m1.tiny",
                       "--network", net_name, "--availability-zone", f"nova:{first}",
                       "--wait", "e2e-actions-vm")

@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,11 +20,11 @@ from nimbus.compute.virt.qemu.instance import Instance
 from nimbus.compute.virt.qemu.monitor import Monitor
 from nimbus.compute.virt.qemu.process import live_pid
 from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
+from tests.integration.test_qemu_driver import wait_for
 
 pytestmark = [pytest.mark.qemu, pytest.mark.skipif(
     shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
 
-BOOT_TIMEOUT = 240.0
 MOVE_TIMEOUT = 180.0
 UUID = "6f0c2a4e-51d3-4b8e-9a7f-2c4d6e8f0a13"
 # Written by the guest into its root disk, far past the image's data: only its overlay holds it,
@@ -82,14 +81,6 @@ def volume(root: Path, n: int) -> VolumeConnection:
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "16M"], check=True)
     return VolumeConnection(volume_id=volume_id(n), path=path,
                             format="qcow2", device_name=f"/dev/vd{'abcdef'[n]}")
-
-
-async def wait_for(what: str, check: Callable[[], object], timeout: float = BOOT_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {timeout:.0f} s")
-        await asyncio.sleep(0.2)
 
 
 async def throttle(host: Host, bytes_per_second: int) -> None:
