@@ -28,7 +28,6 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nimbus.compute.virt import driver as base
 from nimbus.compute.virt.driver import GuestInfo, GuestNotFound, GuestSpec
@@ -37,9 +36,6 @@ from nimbus.compute.virt.qemu.errors import QemuError
 from nimbus.compute.virt.qemu.host_parts import HostParts
 from nimbus.compute.virt.qemu.instance import Instance
 from nimbus.compute.virt.qemu.migration_qmp import free_port
-
-if TYPE_CHECKING:
-    pass
 
 # The guest gets this long to power off by ACPI before QEMU is ended (Nova's default).
 SHUTDOWN_TIMEOUT = 60.0

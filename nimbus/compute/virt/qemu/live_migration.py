@@ -20,7 +20,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nimbus.compute.virt import driver as base
 from nimbus.compute.virt.driver import GuestInfo, GuestNotRunning, GuestSpec
@@ -30,9 +29,6 @@ from nimbus.compute.virt.qemu.host_parts import HostParts
 from nimbus.compute.virt.qemu.instance import Instance
 from nimbus.compute.virt.qemu.migration_qmp import Control, Incoming, MigrationStats
 from nimbus.compute.virt.qemu.monitor import Monitor
-
-if TYPE_CHECKING:
-    pass
 
 LOG = logging.getLogger(__name__)
 
