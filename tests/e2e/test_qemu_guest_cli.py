@@ -39,17 +39,30 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
         yield running
 
 
-def wait_until(what: str, check: Callable[[], bool], timeout: float = BOOT_TIMEOUT) -> None:
+def wait_until(what: str, check: Callable[[], bool], timeout: float = BOOT_TIMEOUT,
+               explain: Callable[[], str] | None = None) -> None:
+    """Poll `check` every second; on timeout fail, with what `explain` finds then."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {timeout:.0f} s")
+            pytest.fail(f"no {what} within {timeout:.0f} s"
+                        + (f"\n{explain()}" if explain is not None else ""))
         time.sleep(1.0)
 
 
 def pings(netns: str, address: str) -> bool:
     return subprocess.run(["ip", "netns", "exec", netns, "ping", "-c", "1", "-W", "2", address],
                           capture_output=True).returncode == 0
+
+
+def dataplane_state(host_ns: str, client_ns: str) -> str:
+    """What the kernel shows of a guest's reachability: the bridges' forwarding tables, each
+    link's packet counters, the client's neighbours and the tracked flows (for a failure)."""
+    commands = [["bridge", "-n", host_ns, "fdb", "show"], ["ip", "-n", host_ns, "-s", "link"],
+                ["ip", "-n", client_ns, "neigh"], ["ip", "netns", "exec", host_ns, "conntrack", "-L"],
+                ["ip", "netns", "exec", host_ns, "nft", "list", "ruleset"]]
+    return "\n".join(f"$ {' '.join(c)}\n" + subprocess.run(c, capture_output=True, text=True).stdout
+                     for c in commands)
 
 
 def links(netns: str) -> list[str]:

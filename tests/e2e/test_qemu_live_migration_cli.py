@@ -17,7 +17,7 @@ from nimbus.dataplane import host as dataplane_host
 from nimbus.dataplane import names
 from nimbus.guestimage import LOGIN_MARKER
 from tests.e2e.conftest import Cli, RunningCloud, qemu_cloud, qemu_pids
-from tests.e2e.test_qemu_guest_cli import Guest, links, pings, wait_until
+from tests.e2e.test_qemu_guest_cli import Guest, dataplane_state, links, pings, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.qemu, pytest.mark.dataplane,
               pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None
@@ -76,7 +76,8 @@ def test_live_migration_moves_a_running_guest_to_the_other_qemu_host(
     assert dest_pid != source_pid
     assert list(cloud.state_dir.glob(f"qemu/{source}/instances/{guest.id}")) == []
     # Its NIC is on the destination's tap now; the source unplugged its own.
-    wait_until("ping after the move", lambda: pings(qdhcp, address), 60)
+    wait_until("ping after the move", lambda: pings(qdhcp, address), 60,
+               explain=lambda: dataplane_state(host_ns, qdhcp) + guest.console()[-2000:])
     taps = links(host_ns)
     assert names.guest_tap(port["ID"], dest) in taps
     assert names.guest_tap(port["ID"], source) not in taps

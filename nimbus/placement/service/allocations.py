@@ -13,8 +13,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 from collections.abc import Iterable
+from typing import NamedTuple, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.core.context import RequestContext
@@ -50,12 +51,58 @@ class Held:
     by_provider: dict[str, tuple[int, dict[str, int]]]
 
 
+class _Stock(NamedTuple):
+    """One inventory of a provider, as a claim checks it."""
+
+    total: int
+    reserved: int
+    min_unit: int
+    max_unit: int
+    step_size: int
+    allocation_ratio: float
+
+
 @dataclasses.dataclass
 class _Capacity:
     provider_id: int
     generation: int
-    # resource class -> (inventory row, used now)
-    classes: dict[str, tuple[InventoryRow, int]]
+    # resource class -> (inventory, used now)
+    classes: dict[str, tuple[_Stock, int]]
+
+
+# A claim's statements are built once, as Core statements on the tables with bound
+# parameters: a boot claims once, and building ORM statements anew (coercions, cache key,
+# ORM compile state) cost more than the database work they do.
+_CONSUMERS = cast(Table, ConsumerRow.__table__)
+_ALLOCATIONS = cast(Table, AllocationRow.__table__)
+_PROVIDERS = cast(Table, ProviderRow.__table__)
+_INVENTORIES = cast(Table, InventoryRow.__table__)
+
+_CONSUMER_GENERATIONS = select(_CONSUMERS.c.uuid, _CONSUMERS.c.generation).where(
+    _CONSUMERS.c.uuid.in_(bindparam("consumers", expanding=True)))
+
+_HELD = (select(_PROVIDERS.c.uuid, _ALLOCATIONS.c.resource_class, _ALLOCATIONS.c.used)
+         .join(_PROVIDERS, _PROVIDERS.c.id == _ALLOCATIONS.c.provider_id)
+         .where(_ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True))))
+
+_DROP_HELD = delete(_ALLOCATIONS).where(
+    _ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+
+# Generation, inventories and usage of providers in one statement (one snapshot), so that
+# the generation a claim later swaps from vouches for the usage it checked.
+_USED = (select(func.coalesce(func.sum(_ALLOCATIONS.c.used), 0))
+         .where(_ALLOCATIONS.c.provider_id == _PROVIDERS.c.id,
+                _ALLOCATIONS.c.resource_class == _INVENTORIES.c.resource_class)
+         .correlate(_PROVIDERS, _INVENTORIES).scalar_subquery())
+_CAPACITY = (select(_PROVIDERS.c.id, _PROVIDERS.c.uuid, _PROVIDERS.c.generation,
+                    _INVENTORIES.c.resource_class, _INVENTORIES.c.total,
+                    _INVENTORIES.c.reserved, _INVENTORIES.c.min_unit, _INVENTORIES.c.max_unit,
+                    _INVENTORIES.c.step_size, _INVENTORIES.c.allocation_ratio, _USED)
+             .outerjoin(_INVENTORIES, _INVENTORIES.c.provider_id == _PROVIDERS.c.id)
+             .where(_PROVIDERS.c.uuid.in_(bindparam("providers", expanding=True))))
+
+_ADD_CONSUMER = insert(_CONSUMERS)
+_ADD_ALLOCATIONS = insert(_ALLOCATIONS)
 
 
 async def consumer_allocations(deps: PlacementDeps, ctx: RequestContext, consumer: str) -> Held | None:
@@ -118,12 +165,15 @@ async def write_claims(session: AsyncSession, claims: list[ConsumerClaim], *,
                        check_consumer_generation: bool) -> None:
     """The body of one allocation transaction (reshaper reuses it after changing inventories)."""
     consumers = {c.consumer: c for c in claims}
-    existing = {row.uuid: row for row in (await session.execute(select(ConsumerRow).where(
-        ConsumerRow.uuid.in_(consumers)))).scalars()}
+    existing: dict[str, int] = dict((await session.execute(  # uuid -> generation
+        _CONSUMER_GENERATIONS, {"consumers": list(consumers)})).all())
     if check_consumer_generation:
         for claim in claims:
             _check_consumer_generation(claim, existing.get(claim.consumer))
-    old = await _current_allocations(session, list(consumers))
+    # Allocations belong to a consumer row (a foreign key): a new consumer holds nothing yet,
+    # and two claims creating the same one collide on its key, so one of them is replayed.
+    held = [c for c in consumers if c in existing]
+    old = await _current_allocations(session, held)
     wanted_uuids = {p for c in claims for p in c.allocations}
     capacity = await _capacity(session, wanted_uuids | {uuid for uuid, _, _ in old})
     unknown = sorted(wanted_uuids - set(capacity))
@@ -135,8 +185,8 @@ async def write_claims(session: AsyncSession, claims: list[ConsumerClaim], *,
     for uuid in sorted(set(capacity), key=lambda u: capacity[u].provider_id):
         await bump_generation(session, capacity[uuid].provider_id, capacity[uuid].generation,
                               conflict=GenerationConflict)
-    await session.execute(delete(AllocationRow).where(AllocationRow.consumer_id.in_(consumers))
-                          .execution_options(synchronize_session=False))
+    if held:
+        await session.execute(_DROP_HELD, {"consumers": held})
     for claim in claims:
         await _save_consumer(session, claim, existing.get(claim.consumer))
     rows = [{"provider_id": capacity[p].provider_id, "consumer_id": c.consumer,
@@ -144,11 +194,10 @@ async def write_claims(session: AsyncSession, claims: list[ConsumerClaim], *,
             for c in claims for p, resources in c.allocations.items()
             for rc, amount in resources.items()]
     if rows:
-        await session.execute(insert(AllocationRow), rows)
+        await session.execute(_ADD_ALLOCATIONS, rows)
 
 
-def _check_consumer_generation(claim: ConsumerClaim, row: ConsumerRow | None) -> None:
-    actual = row.generation if row is not None else None
+def _check_consumer_generation(claim: ConsumerClaim, actual: int | None) -> None:
     if actual != claim.generation:
         expected = "null" if actual is None else actual
         got = "null" if claim.generation is None else claim.generation
@@ -161,30 +210,19 @@ async def _current_allocations(session: AsyncSession,
     """(provider uuid, resource class, amount) of everything these consumers hold now."""
     if not consumers:
         return []
-    stmt = (select(ProviderRow.uuid, AllocationRow.resource_class, AllocationRow.used)
-            .join(ProviderRow, ProviderRow.id == AllocationRow.provider_id)
-            .where(AllocationRow.consumer_id.in_(consumers)))
-    return [(u, rc, n) for u, rc, n in (await session.execute(stmt)).all()]
+    return list((await session.execute(_HELD, {"consumers": consumers})).all())
 
 
 async def _capacity(session: AsyncSession, uuids: Iterable[str]) -> dict[str, _Capacity]:
-    """Generation, inventories and usage of providers, read in one statement (one snapshot),
-    so that the generation we later swap from vouches for the usage we checked."""
     wanted = sorted(set(uuids))
     if not wanted:
         return {}
-    used = (select(func.coalesce(func.sum(AllocationRow.used), 0))
-            .where(AllocationRow.provider_id == ProviderRow.id,
-                   AllocationRow.resource_class == InventoryRow.resource_class)
-            .correlate(ProviderRow, InventoryRow).scalar_subquery())
-    stmt = (select(ProviderRow.id, ProviderRow.uuid, ProviderRow.generation, InventoryRow, used)
-            .outerjoin(InventoryRow, InventoryRow.provider_id == ProviderRow.id)
-            .where(ProviderRow.uuid.in_(wanted)))
     found: dict[str, _Capacity] = {}
-    for pid, uuid, generation, inventory, in_use in (await session.execute(stmt)).all():
+    for pid, uuid, generation, rc, *stock, in_use in (
+            await session.execute(_CAPACITY, {"providers": wanted})).all():
         entry = found.setdefault(uuid, _Capacity(pid, generation, {}))
-        if inventory is not None:
-            entry.classes[inventory.resource_class] = (inventory, int(in_use or 0))
+        if rc is not None:
+            entry.classes[rc] = (_Stock(*stock), int(in_use or 0))
     return found
 
 
@@ -220,33 +258,34 @@ def _check_fits(claims: list[ConsumerClaim], old: list[tuple[str, str, int]],
                        f"The requested amount would exceed the capacity.")
 
 
-async def _save_consumer(session: AsyncSession, claim: ConsumerClaim, row: ConsumerRow | None) -> None:
+async def _save_consumer(session: AsyncSession, claim: ConsumerClaim,
+                         generation: int | None) -> None:
     """Create, update (swapping its generation) or, with nothing left to hold, delete it."""
     holds = any(claim.allocations.values())
     project = claim.project_id or standard.INCOMPLETE_CONSUMER_ID
     user = claim.user_id or standard.INCOMPLETE_CONSUMER_ID
-    if row is None:
+    if generation is None:
         if holds:
-            session.add(ConsumerRow(uuid=claim.consumer, project_id=project, user_id=user,
-                                    consumer_type=claim.consumer_type, generation=1))
-            await session.flush()
+            await session.execute(_ADD_CONSUMER, {
+                "uuid": claim.consumer, "project_id": project, "user_id": user,
+                "consumer_type": claim.consumer_type, "generation": 1})
         return
     if not holds:
         result = await session.execute(delete(ConsumerRow).where(
-            ConsumerRow.uuid == row.uuid, ConsumerRow.generation == row.generation)
+            ConsumerRow.uuid == claim.consumer, ConsumerRow.generation == generation)
             .execution_options(synchronize_session=False))
     else:
-        values: dict[str, object] = {"generation": row.generation + 1}
+        values: dict[str, object] = {"generation": generation + 1}
         if claim.project_id is not None:
             values.update(project_id=project, user_id=user)
         if claim.consumer_type is not None:
             values["consumer_type"] = claim.consumer_type
         result = await session.execute(update(ConsumerRow).where(
-            ConsumerRow.uuid == row.uuid, ConsumerRow.generation == row.generation)
+            ConsumerRow.uuid == claim.consumer, ConsumerRow.generation == generation)
             .values(**values).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise errors.ConcurrentUpdate(
-            detail=f"consumer generation conflict - consumer {row.uuid} was changed by "
+            detail=f"consumer generation conflict - consumer {claim.consumer} was changed by "
                    "another request")
 
 

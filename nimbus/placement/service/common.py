@@ -6,9 +6,9 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -56,6 +56,14 @@ async def provider_by_uuid(session: AsyncSession, uuid: str) -> Provider:
     return found[0]
 
 
+# Built once: every claim runs it (see allocations.py on prebuilt statements).
+_PROVIDERS = cast(Table, ProviderRow.__table__)
+_SWAP_GENERATION = update(_PROVIDERS).where(
+    _PROVIDERS.c.id == bindparam("provider"),
+    _PROVIDERS.c.generation == bindparam("expected")).values(
+    generation=bindparam("next"), updated_at=bindparam("now"))
+
+
 async def bump_generation(session: AsyncSession, provider_id: int, expected: int,
                           *, conflict: type[errors.ConcurrentUpdate] = GenerationConflict) -> int:
     """Compare-and-swap the provider's generation from `expected`; the new one on success.
@@ -64,11 +72,9 @@ async def bump_generation(session: AsyncSession, provider_id: int, expected: int
     transaction that makes the change, so two writers that read the same generation cannot
     both commit.
     """
-    result = await session.execute(
-        update(ProviderRow).where(ProviderRow.id == provider_id,
-                                  ProviderRow.generation == expected)
-        .values(generation=expected + 1, updated_at=db.utcnow())
-        .execution_options(synchronize_session=False))
+    result = await session.execute(_SWAP_GENERATION, {
+        "provider": provider_id, "expected": expected, "next": expected + 1,
+        "now": db.utcnow()})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise conflict(detail="resource provider generation conflict: another request changed "
                               "the provider; retrieve it again and retry.")
