@@ -7,7 +7,6 @@ its DHCP address and ping; the host it left keeps nothing (QEMU, disk export, ta
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,14 +14,18 @@ import pytest
 
 from nimbus.dataplane import names
 from nimbus.guestimage import LOGIN_MARKER
-from tests.e2e.conftest import Cli, RunningCloud, qemu_cloud, qemu_pids
-from tests.e2e.test_qemu_guest_cli import (  # noqa: F401 (pytestmark: needs QEMU and dataplane)
+from tests.e2e.conftest import RunningCloud, qemu_cloud, qemu_pids
+from tests.e2e.qemu_helpers import (
+    QEMU_DATAPLANE_MARKS,
     Guest,
+    Hosts,
     links,
     pings,
-    pytestmark,
+    two_hosts_and_network,
     wait_until,
 )
+
+pytestmark = QEMU_DATAPLANE_MARKS
 
 # The guest writes this into its root disk once, at first boot (user data runs at every boot:
 # it only writes when the disk has no mark yet), so seeing it after a move shows the disk moved.
@@ -43,41 +46,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
         yield running
 
 
-class Hosts:
-    """What each QEMU host of the cloud holds of one guest, read from its state directory."""
-
-    def __init__(self, cloud: RunningCloud, server_id: str) -> None:
-        self.root, self.id = cloud.state_dir / "qemu", server_id
-
-    def console(self, host: str) -> str:
-        path = self.root / host / "instances" / self.id / "console.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def boots(self, host: str) -> int:
-        return self.console(host).count(LOGIN_MARKER)
-
-    def kept(self, host: str) -> Path:
-        return self.root / host / "resize" / self.id
-
-
 def qemu_argv(cloud: RunningCloud) -> list[str]:
     [pid] = qemu_pids(cloud.state_dir)
     return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-
-
-def two_hosts_and_network(cloud: RunningCloud, prefix: str,
-                          cidr: str) -> tuple[Cli, list[str], str, str]:
-    """The admin CLI, the cloud's two QEMU hosts (sorted), and a new network with a `cidr`
-    subnet: its name and id."""
-    if "network agent: dataplane" not in "".join(cloud.output):
-        pytest.fail("the cloud runs no dataplane though its tools are here")
-    cli = Cli(cloud.cli_env)
-    hosts = sorted(h["Host"] for h in cli.json("compute", "service", "list",
-                                               "--service", "nova-compute"))
-    net_name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    net = cli.json("network", "create", net_name)["id"]
-    cli.json("subnet", "create", "--network", net, "--subnet-range", cidr, f"{net_name}-v4")
-    return cli, hosts, net_name, net
 
 
 def test_resize_and_cold_migration_between_two_qemu_hosts(cloud: RunningCloud,

@@ -7,22 +7,24 @@ and it reports the volume unplugged on that host."""
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from nimbus.dataplane import host as dataplane_host
 from nimbus.dataplane import names
 from nimbus.guestimage import LOGIN_MARKER
 from tests.e2e.conftest import Cli, RunningCloud, qemu_cloud, qemu_pids
-from tests.e2e.test_qemu_guest_cli import Guest, dataplane_state, links, pings, wait_until
+from tests.e2e.qemu_helpers import (
+    QEMU_DATAPLANE_MARKS,
+    Guest,
+    dataplane_state,
+    links,
+    pings,
+    wait_until,
+)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.qemu, pytest.mark.dataplane,
-              pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None
-                                 or bool(dataplane_host.missing()),
-                                 reason="needs qemu-system-x86_64, root, ip, dnsmasq, iptables, nft")]
+pytestmark = QEMU_DATAPLANE_MARKS
 
 
 @pytest.fixture

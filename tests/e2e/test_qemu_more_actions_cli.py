@@ -20,14 +20,17 @@ import pytest
 from nimbus.dataplane import names
 from nimbus.guestimage import LOGIN_MARKER
 from tests.e2e.conftest import RunningCloud, qemu_cloud, qemu_pids
-from tests.e2e.test_qemu_cold_migration_cli import Hosts, two_hosts_and_network
-from tests.e2e.test_qemu_guest_cli import (  # noqa: F401 (pytestmark: needs QEMU and dataplane)
+from tests.e2e.qemu_helpers import (
+    QEMU_DATAPLANE_MARKS,
     Guest,
+    Hosts,
     new_marker,
     pings,
-    pytestmark,
+    two_hosts_and_network,
     wait_until,
 )
+
+pytestmark = QEMU_DATAPLANE_MARKS
 
 
 @pytest.fixture

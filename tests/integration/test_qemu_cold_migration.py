@@ -11,9 +11,11 @@ import subprocess
 from pathlib import Path
 
 from nimbus.compute.states import PowerState
+from nimbus.compute.virt.driver import GuestSpec
 from nimbus.compute.virt.qemu.disks import GIB
 from nimbus.compute.virt.qemu.process import live_pid
 from nimbus.guestimage import LOGIN_MARKER, GuestImage
+from tests.integration.qemu_helpers import wait_for
 from tests.integration.test_qemu_live_migration import (  # noqa: F401 (image: a fixture)
     MARK,
     UUID,
@@ -23,7 +25,6 @@ from tests.integration.test_qemu_live_migration import (  # noqa: F401 (image: a
     make_host,
     pytestmark,
     spec,
-    wait_for,
 )
 
 
@@ -52,8 +53,10 @@ def boots(host: Host) -> int:
 async def test_qemu_cold_migration_copies_the_disk_and_reverts_or_confirms(
         image: GuestImage, tmp_path: Path) -> None:  # noqa: F811
     a, b = make_host(tmp_path, "cold-a", image), make_host(tmp_path, "cold-b", image)
-    bigger = lambda host: dataclasses.replace(spec(host), vcpus=2, memory_mb=192,  # noqa: E731
-                                              root_gb=2)
+
+    def bigger(host: Host) -> GuestSpec:
+        return dataclasses.replace(spec(host), vcpus=2, memory_mb=192, root_gb=2)
+
     try:
         await a.driver.spawn(spec(a))
         await wait_for("login marker", lambda: LOGIN_MARKER in a.console())

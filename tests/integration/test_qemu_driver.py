@@ -3,15 +3,12 @@ that cannot boot. Boots are few (each is 5-20 s under TCG on a loaded machine)."
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
 import shutil
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,11 +18,11 @@ from nimbus.compute.virt.driver import GuestNotRunning, GuestSpec, VolumeConnect
 from nimbus.compute.virt.qemu import BootFailed, QemuConfig, QemuDriver, QemuError
 from nimbus.compute.virt.qemu.process import live_pid
 from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
+from tests.integration.qemu_helpers import wait_for
 
 pytestmark = [pytest.mark.qemu, pytest.mark.skipif(
     shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
 
-BOOT_TIMEOUT = 240.0
 UUID = "3b1f6c9e-8d2a-4e57-9c1b-7a0e5d4f2c11"
 
 
@@ -43,14 +40,6 @@ def spec(image_path: Path, fmt: str = "qcow2", uuid: str = UUID) -> GuestSpec:
                      image_path=image_path, image_format=fmt,
                      user_data=b"#!/bin/sh\necho hello from user_data\n",
                      metadata=(("role", "test"),))
-
-
-async def wait_for(what: str, check: Callable[[], object], timeout: float = BOOT_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {timeout:.0f} s")
-        await asyncio.sleep(0.2)
 
 
 def running(pid: int) -> bool:
@@ -173,8 +162,11 @@ async def test_qemu_volumes_snapshot_and_crash_dump_on_a_running_guest(
     qemu_img("create", "-q", "-f", "qcow2", str(vol1), "16M")
     qemu_img("create", "-q", "-f", "qcow2", str(vol2), "16M")
     fill_pattern(vol1)
-    last_block = lambda: [line for line in console.read_text(errors="replace").splitlines()  # noqa: E731
-                          if line.startswith("BLOCK: ")][-1:]
+
+    def last_block() -> list[str]:
+        return [line for line in console.read_text(errors="replace").splitlines()
+                if line.startswith("BLOCK: ")][-1:]
+
     try:
         await driver.spawn(dataclasses.replace(spec(image.disk), user_data=WATCH_BLOCK))
         await wait_for("login marker", lambda: LOGIN_MARKER in console.read_text(errors="replace"))
@@ -216,9 +208,14 @@ async def test_qemu_rescue_boots_the_image_with_the_own_disk_second(
         image: GuestImage, tmp_path: Path) -> None:
     driver = make_driver(tmp_path / "state", image)
     console = tmp_path / "state" / "instances" / UUID / "console.log"
-    markers = lambda: console.read_text(errors="replace").count(LOGIN_MARKER)  # noqa: E731
-    blocks = lambda: [line for line in console.read_text(errors="replace").splitlines()  # noqa: E731
-                      if line.startswith("BLOCK: ")]
+
+    def markers() -> int:
+        return console.read_text(errors="replace").count(LOGIN_MARKER)
+
+    def blocks() -> list[str]:
+        return [line for line in console.read_text(errors="replace").splitlines()
+                if line.startswith("BLOCK: ")]
+
     try:
         await driver.spawn(dataclasses.replace(spec(image.disk), user_data=WATCH_BLOCK))
         await wait_for("login marker", lambda: markers() == 1)

@@ -20,7 +20,7 @@ from nimbus.compute.virt.qemu.instance import Instance
 from nimbus.compute.virt.qemu.monitor import Monitor
 from nimbus.compute.virt.qemu.process import live_pid
 from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
-from tests.integration.test_qemu_driver import wait_for
+from tests.integration.qemu_helpers import wait_for
 
 pytestmark = [pytest.mark.qemu, pytest.mark.skipif(
     shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]

@@ -4,7 +4,6 @@ evacuation, os-migrations; placement must hold exactly what each step says, no m
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,18 @@ from nimbus.compute.models import ComputeNodeRow
 from nimbus.compute.virt.fake import FakeDriver
 from nimbus.core.config import ComputeSettings
 from tests.dbs import backends
-from tests.functional.compute.helpers import V, boot, upload_image, wait_for
+from tests.functional.compute.helpers import V, wait_for
+from tests.functional.compute.moves import (
+    action,
+    active_server,
+    force_down,
+    migrations_of,
+    mv,
+    running_live_migration,
+    server_with_volume,
+    slow_live_migrations,
+    wait_migration,
+)
 from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
 from tests.functional.volume import helpers as vol
@@ -31,16 +41,6 @@ async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield running
 
 
-def mv(version: str) -> dict[str, str]:
-    return {"OpenStack-API-Version": f"compute {version}"}
-
-
-async def action(cloud: Cloud, headers: dict[str, str], server_id: str, body: dict[str, Any],
-                 version: str = "2.79") -> Any:
-    return await cloud.client.post(f"{V}/servers/{server_id}/action", json=body,
-                                   headers={**headers, **mv(version)})
-
-
 async def allocations(cloud: Cloud, headers: dict[str, str], consumer: str) -> dict[str, Any]:
     resp = await cloud.client.get(f"/placement/allocations/{consumer}", headers=headers)
     assert resp.status_code == 200, resp.text
@@ -51,33 +51,6 @@ async def provider(cloud: Cloud, headers: dict[str, str], host: str) -> str:
     resp = await cloud.client.get(f"/placement/resource_providers?name={host}", headers=headers)
     uuid: str = resp.json()["resource_providers"][0]["uuid"]
     return uuid
-
-
-async def migrations_of(cloud: Cloud, headers: dict[str, str], server_id: str,
-                        version: str = "2.59") -> list[dict[str, Any]]:
-    resp = await cloud.client.get(f"{V}/os-migrations?instance_uuid={server_id}",
-                                  headers={**headers, **mv(version)})
-    assert resp.status_code == 200, resp.text
-    found: list[dict[str, Any]] = resp.json()["migrations"]
-    return found
-
-
-async def active_server(cloud: Cloud, headers: dict[str, str]) -> dict[str, Any]:
-    server = await wait_for(cloud, headers, await boot(cloud, headers,
-                                                       await upload_image(cloud, headers)),
-                            "ACTIVE", "ERROR")
-    assert server is not None and server["status"] == "ACTIVE", server
-    return server
-
-
-async def wait_migration(cloud: Cloud, headers: dict[str, str], server_id: str,
-                         *statuses: str) -> dict[str, Any]:
-    for _ in range(1500):
-        found = await migrations_of(cloud, headers, server_id)
-        if found and found[0]["status"] in statuses:
-            return found[0]
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"migration of {server_id} never reached {statuses}: {found}")
 
 
 async def test_resize_then_confirm_frees_the_source(cloud: Cloud) -> None:
@@ -263,9 +236,9 @@ async def test_live_migration_moves_the_running_guest(cloud: Cloud) -> None:
     assert await allocations(cloud, admin, migration["uuid"]) == {}
     assert await allocations(cloud, admin, sid) == {await provider(cloud, admin, dest): TINY}
     assert cloud.compute is not None
-    drivers = {h: a.driver for h, (a, _) in cloud.compute.agents.items()}
-    assert sid in drivers[dest].guests  # type: ignore[attr-defined]
-    assert sid not in drivers[source].guests  # type: ignore[attr-defined]
+    arrived, left = cloud.compute.agents[dest][0].driver, cloud.compute.agents[source][0].driver
+    assert isinstance(arrived, FakeDriver) and sid in arrived.guests
+    assert isinstance(left, FakeDriver) and sid not in left.guests
 
 
 async def test_live_migration_takes_the_attached_volume_along(tmp_path: Path) -> None:
@@ -273,13 +246,7 @@ async def test_live_migration_takes_the_attached_volume_along(tmp_path: Path) ->
     QEMU destination must open them on its command line)."""
     async with running_cloud(backends()[0], tmp_path, fake_hosts=2, volume_hosts=1) as cloud:
         admin = await cloud.admin_headers()
-        server = await active_server(cloud, admin)
-        sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
-        volume = await vol.available_volume(cloud, admin)
-        attached = await cloud.client.post(f"{V}/servers/{sid}/os-volume_attachments",
-                                           json={"volumeAttachment": {"volumeId": volume["id"]}},
-                                           headers=admin)
-        assert attached.status_code == 200, attached.text
+        sid, source, volume_id = await server_with_volume(cloud, admin)
 
         moved = await action(cloud, admin, sid, {"os-migrateLive": {
             "host": None, "block_migration": "auto"}})
@@ -291,38 +258,18 @@ async def test_live_migration_takes_the_attached_volume_along(tmp_path: Path) ->
         assert dest != source
         [(arrived, _)] = [a for h, a in cloud.compute.agents.items() if h == dest]
         assert isinstance(arrived.driver, FakeDriver)
-        plugged = arrived.driver.guests[sid].volumes[volume["id"]]
-        assert plugged.path == vol.volume_file(cloud, volume["id"]).resolve()
-        shown = await vol.show(cloud, admin, "volume", volume["id"])
+        plugged = arrived.driver.guests[sid].volumes[volume_id]
+        assert plugged.path == vol.volume_file(cloud, volume_id).resolve()
+        shown = await vol.show(cloud, admin, "volume", volume_id)
         assert shown is not None and shown["status"] == "in-use"
-
-
-def _slow_live_migrations(cloud: Cloud) -> None:
-    assert cloud.compute is not None
-    for agent, _ in cloud.compute.agents.values():
-        assert isinstance(agent.driver, FakeDriver)
-        agent.driver.config = dataclasses.replace(agent.driver.config, migrate_delay=60.0)
-
-
-async def _running_live_migration(cloud: Cloud, admin: dict[str, str],
-                                  sid: str) -> dict[str, Any]:
-    assert (await action(cloud, admin, sid, {"os-migrateLive": {
-        "host": None, "block_migration": "auto"}})).status_code == 202
-    await wait_migration(cloud, admin, sid, "running")
-    listed = await cloud.client.get(f"{V}/servers/{sid}/migrations", headers={**admin,
-                                                                             **mv("2.23")})
-    assert listed.status_code == 200, listed.text
-    [running] = listed.json()["migrations"]
-    assert running["status"] == "running" and running["server_uuid"] == sid
-    return running
 
 
 async def test_live_migration_abort_keeps_the_server_at_the_source(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    _slow_live_migrations(cloud)
+    slow_live_migrations(cloud)
     server = await active_server(cloud, admin)
     sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
-    running = await _running_live_migration(cloud, admin, sid)
+    running = await running_live_migration(cloud, admin, sid)
     url = f"{V}/servers/{sid}/migrations/{running['id']}"
 
     too_early = await cloud.client.delete(url, headers={**admin, **mv("2.23")})
@@ -342,10 +289,10 @@ async def test_live_migration_abort_keeps_the_server_at_the_source(cloud: Cloud)
 
 async def test_live_migration_force_complete_from_2_22(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    _slow_live_migrations(cloud)
+    slow_live_migrations(cloud)
     server = await active_server(cloud, admin)
     sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
-    running = await _running_live_migration(cloud, admin, sid)
+    running = await running_live_migration(cloud, admin, sid)
     url = f"{V}/servers/{sid}/migrations/{running['id']}/action"
 
     early = await cloud.client.post(url, json={"force_complete": None},
@@ -364,16 +311,6 @@ async def test_live_migration_force_complete_from_2_22(cloud: Cloud) -> None:
     assert again.status_code == 409
 
 
-async def _force_down(cloud: Cloud, admin: dict[str, str], host: str, down: bool) -> str:
-    found = await cloud.client.get(f"{V}/os-services?host={host}&binary=nova-compute",
-                                   headers={**admin, **mv("2.53")})
-    service_id: str = found.json()["services"][0]["id"]
-    resp = await cloud.client.put(f"{V}/os-services/{service_id}", json={"forced_down": down},
-                                  headers={**admin, **mv("2.53")})
-    assert resp.status_code == 200, resp.text
-    return service_id
-
-
 async def test_evacuate_rebuilds_elsewhere_and_the_source_cleans_up(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
     server = await active_server(cloud, admin)
@@ -386,7 +323,7 @@ async def test_evacuate_rebuilds_elsewhere_and_the_source_cleans_up(cloud: Cloud
     assert cloud.compute is not None
     agent, runner = cloud.compute.agents[source]
     await runner.stop()  # the host is gone, as far as the cloud can tell
-    service_id = await _force_down(cloud, admin, source, True)
+    service_id = await force_down(cloud, admin, source, True)
     needs_flag = await action(cloud, admin, sid, {"evacuate": {}}, "2.13")
     shared_pass = await action(cloud, admin, sid, {"evacuate": {
         "onSharedStorage": True, "adminPass": "x"}}, "2.13")
@@ -404,7 +341,7 @@ async def test_evacuate_rebuilds_elsewhere_and_the_source_cleans_up(cloud: Cloud
     assert await allocations(cloud, admin, sid) == {await provider(cloud, admin, dest): TINY}
     # The source still holds the old guest; it removes it when it comes back.
     assert isinstance(agent.driver, FakeDriver) and sid in agent.driver.guests
-    await _force_down(cloud, admin, source, False)
+    await force_down(cloud, admin, source, False)
     await agent.start()
     await runner.start()
     assert sid not in agent.driver.guests
@@ -475,7 +412,7 @@ async def test_deleting_a_host_that_never_came_back_ends_its_evacuations(cloud: 
     sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
     assert cloud.compute is not None
     await cloud.compute.agents[source][1].stop()
-    service_id = await _force_down(cloud, admin, source, True)
+    service_id = await force_down(cloud, admin, source, True)
     assert (await action(cloud, admin, sid, {"evacuate": {}}, "2.14")).status_code == 200
     migration = await wait_migration(cloud, admin, sid, "done")
     rp = await provider(cloud, admin, source)

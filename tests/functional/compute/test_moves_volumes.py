@@ -13,12 +13,12 @@ import pytest
 from nimbus.compute.virt.fake import FakeDriver
 from tests.dbs import backends
 from tests.functional.compute.helpers import V, show, wait_for
-from tests.functional.compute.test_moves import (
-    _force_down,
-    _running_live_migration,
-    _slow_live_migrations,
+from tests.functional.compute.moves import (
     action,
-    active_server,
+    force_down,
+    running_live_migration,
+    server_with_volume,
+    slow_live_migrations,
     wait_migration,
 )
 from tests.functional.conftest import Cloud, running_cloud
@@ -39,17 +39,6 @@ def guest_volumes(cloud: Cloud, host: str, server_id: str) -> set[str]:
     assert isinstance(driver, FakeDriver)
     guest = driver.guests.get(server_id)
     return set(guest.volumes) if guest else set()
-
-
-async def server_with_volume(cloud: Cloud, admin: dict[str, str]) -> tuple[str, str, str]:
-    """An active server with a data volume attached: its id, its host, the volume's id."""
-    server = await active_server(cloud, admin)
-    volume = await vol.available_volume(cloud, admin)
-    attached = await cloud.client.post(
-        f"{V}/servers/{server['id']}/os-volume_attachments", headers=admin,
-        json={"volumeAttachment": {"volumeId": volume["id"]}})
-    assert attached.status_code == 200, attached.text
-    return server["id"], server["OS-EXT-SRV-ATTR:host"], volume["id"]
 
 
 async def attachments(cloud: Cloud, admin: dict[str, str], volume_id: str) -> list[Any]:
@@ -134,10 +123,10 @@ async def test_live_migration_hands_the_volume_to_the_destination(cloud: Cloud) 
 
 async def test_aborted_live_migration_drops_the_destination_attachment(cloud: Cloud) -> None:
     admin = await cloud.admin_headers()
-    _slow_live_migrations(cloud)
+    slow_live_migrations(cloud)
     sid, source, volume_id = await server_with_volume(cloud, admin)
     before = await assert_connected(cloud, admin, sid, source, volume_id)
-    running = await _running_live_migration(cloud, admin, sid)
+    running = await running_live_migration(cloud, admin, sid)
     # While the guest is copied, the destination holds a second attachment of its own.
     [_, *both] = await attachments(cloud, admin, volume_id)
     assert sorted(host for _, host, _ in both) == sorted([source, running["dest_compute"]])
@@ -175,7 +164,7 @@ async def test_evacuate_replaces_the_attachment_of_the_dead_host(cloud: Cloud) -
     before = await assert_connected(cloud, admin, sid, source, volume_id)
     assert cloud.compute is not None
     await cloud.compute.agents[source][1].stop()
-    await _force_down(cloud, admin, source, True)
+    await force_down(cloud, admin, source, True)
 
     evacuated = await action(cloud, admin, sid, {"evacuate": {}}, "2.29")
     shown = await wait_for(cloud, admin, sid, "ACTIVE", "ERROR")
