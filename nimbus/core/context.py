@@ -52,15 +52,14 @@ class RequestContext:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe form for RPC; the token stays out of it on purpose."""
-        data = dataclasses.asdict(self)
-        data.pop("auth_token")
-        return data
+        """A JSON-safe form for RPC; the token stays out of it on purpose. Every field is a
+        plain value or a tuple of them, so a shallow copy is enough (dataclasses.asdict's deep
+        one cost more than the rest of an RPC call's packing)."""
+        return {name: getattr(self, name) for name in _WIRE_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RequestContext:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _FIELDS}
         for key in ("roles", "audit_ids"):
             if key in values:
                 values[key] = tuple(values[key])
@@ -72,6 +71,10 @@ class RequestContext:
     def admin(cls, **changes: Any) -> RequestContext:
         """A context for the cloud's own work (periodic tasks, bootstrap)."""
         return cls(roles=("admin", "member", "reader"), is_service=True, **changes)
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(RequestContext))
+_WIRE_FIELDS = tuple(sorted(_FIELDS - {"auth_token"}))
 
 
 def bind_request_ids(ctx: RequestContext) -> None:

@@ -39,24 +39,35 @@ class SecretMaskingFormatter(logging.Formatter):
         return text
 
 
-class _ServiceFilter(logging.Filter):
-    """Passes records of one service's loggers (nimbus.<service>...)."""
+class _ServiceFiles(logging.Handler):
+    """Writes each record to its service's file (`nimbus.<service>...` loggers), the rest to
+    the `other` file: one handler rather than one per service, so that a record is not
+    offered to a dozen handlers, each taking its lock and running its filters, to be written
+    by one of them."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, files: dict[str, logging.FileHandler],
+                 other: logging.FileHandler) -> None:
         super().__init__()
-        self.prefix = f"nimbus.{service}"
+        self.files, self.other = files, other
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.name == self.prefix or record.name.startswith(self.prefix + ".")
+    def emit(self, record: logging.LogRecord) -> None:
+        package, _, rest = record.name.partition(".")
+        service = rest.partition(".")[0] if package == "nimbus" else ""
+        self.files.get(service, self.other).emit(record)
 
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:  # noqa: N802 (logging's name)
+        super().setFormatter(fmt)
+        for handler in (*self.files.values(), self.other):
+            handler.setFormatter(fmt)
 
-class _OtherFilter(logging.Filter):
-    def __init__(self, services: Iterable[str]) -> None:
-        super().__init__()
-        self.prefixes = tuple(f"nimbus.{s}" for s in services)
+    def flush(self) -> None:
+        for handler in (*self.files.values(), self.other):
+            handler.flush()
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.name.startswith(self.prefixes)
+    def close(self) -> None:
+        for handler in (*self.files.values(), self.other):
+            handler.close()
+        super().close()
 
 
 def setup_logging(log_dir: Path, services: Iterable[str], *, level: str = "INFO",
@@ -73,19 +84,17 @@ def setup_logging(log_dir: Path, services: Iterable[str], *, level: str = "INFO"
     formatter = SecretMaskingFormatter(FORMAT)
     ids = RequestIdFilter()
 
-    def add(handler: logging.Handler, flt: logging.Filter | None) -> None:
+    def add(handler: logging.Handler) -> None:
         handler.setFormatter(formatter)
         handler.addFilter(ids)
-        if flt is not None:
-            handler.addFilter(flt)
         handler._nimbus = True  # type: ignore[attr-defined]
         root.addHandler(handler)
 
-    for service in services:
-        add(logging.FileHandler(log_dir / f"{service}.log"), _ServiceFilter(service))
-    add(logging.FileHandler(log_dir / "nimbus.log"), _OtherFilter(services))
+    add(_ServiceFiles({service: logging.FileHandler(log_dir / f"{service}.log")
+                       for service in services},
+                      logging.FileHandler(log_dir / "nimbus.log")))
     if console:
-        add(logging.StreamHandler(), None)
+        add(logging.StreamHandler())
     # uvicorn's access log and httpx's per-request lines would duplicate our own request log.
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

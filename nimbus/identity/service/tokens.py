@@ -39,6 +39,15 @@ class ValidatedToken:
     app_cred: dict[str, Any] | None
 
     def context(self, token: str) -> RequestContext:
+        """The context of a request made with `token` (this validation's), request ids still
+        to set. Built once: a cached validation serves every request made with the token."""
+        made: RequestContext | None = self.__dict__.get("_context")
+        if made is None or made.auth_token != token:
+            made = self._make_context(token)
+            object.__setattr__(self, "_context", made)  # a memo, not state: frozen otherwise
+        return made
+
+    def _make_context(self, token: str) -> RequestContext:
         return RequestContext(
             user_id=self.user["id"], user_name=self.user["name"],
             user_domain_id=self.user["domain"]["id"],
