@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 
 from nimbus.compute import errors, host_zones
 from nimbus.compute.conductor import group_policy, stalled_builds, unshelve
@@ -33,6 +33,22 @@ from nimbus.core.service import DbHeartbeat, ServiceIdentity
 LOG = logging.getLogger(__name__)
 
 BUILD_EVENT = "conductor_schedule_and_build_instances"
+
+# A build's statements, built once on the tables: each boot runs them, and building ORM
+# statements and loading the whole instance row cost more than the database work.
+_INSTANCES = cast(Table, InstanceRow.__table__)
+_METADATA_TABLE = cast(Table, InstanceMetadataRow.__table__)
+_BUILD_ROW = select(
+    _INSTANCES.c.deleted_at, _INSTANCES.c.task_state, _INSTANCES.c.display_name,
+    _INSTANCES.c.hostname, _INSTANCES.c.project_id, _INSTANCES.c.user_id, _INSTANCES.c.flavor,
+    _INSTANCES.c.image_ref, _INSTANCES.c.key_data, _INSTANCES.c.user_data).where(
+    _INSTANCES.c.uuid == bindparam("instance"))
+_PLACE = update(_INSTANCES).where(_INSTANCES.c.uuid == bindparam("instance")).values(
+    host=bindparam("to_host"), node=bindparam("to_node"), availability_zone=bindparam("zone"),
+    request_spec=bindparam("spec", type_=_INSTANCES.c.request_spec.type),
+    updated_at=bindparam("now"))
+_METADATA = select(_METADATA_TABLE.c.key, _METADATA_TABLE.c.value).where(
+    _METADATA_TABLE.c.instance_uuid == bindparam("instance"))
 
 
 class ConductorManager(ConductorMoves):
@@ -119,33 +135,30 @@ class ConductorManager(ConductorMoves):
         async with db.transaction(self.factory) as session:
             if checked:
                 await group_policy.lock(session, request)
-            row = await session.get(InstanceRow, uuid)
+            row = (await session.execute(_BUILD_ROW, {"instance": uuid})).first()
             if row is None or row.deleted_at is not None or row.task_state != TaskState.SCHEDULING:
                 return None
             # As Nova: the server shows its host's zone, whether or not it asked for one.
-            # Looked up before the row changes, so that autoflush writes it once, not twice.
             zoned = await host_zones.zoned_hosts(session, [host])
-            row.host, row.node = host, node
-            row.availability_zone = zoned.get(host, self.default_zone)
-            row.request_spec = {"spec": request.model_dump(mode="json"), "alternates": alternates,
-                                "attempt": attempt,
-                                "tried": [*request.ignore_hosts, host]}
-            row.updated_at = db.utcnow()
+            zone = zoned.get(host, self.default_zone)
+            await session.execute(_PLACE, {
+                "instance": uuid, "to_host": host, "to_node": node, "zone": zone,
+                "spec": {"spec": request.model_dump(mode="json"), "alternates": alternates,
+                         "attempt": attempt, "tried": [*request.ignore_hosts, host]},
+                "now": db.utcnow()})
             if checked:
-                await session.flush()
                 broken = await group_policy.violation(session, request, uuid, host)
                 if broken is not None:
                     raise group_policy.PolicyViolated(broken)
             await instances.event_record(session, uuid, ctx.request_id, BUILD_EVENT, None,
                                          started=started)
-            metadata = {m.key: m.value for m in (await session.execute(select(
-                InstanceMetadataRow).where(InstanceMetadataRow.instance_uuid == uuid))).scalars()}
+            metadata = dict((await session.execute(_METADATA, {"instance": uuid})).all())
             return BuildRequest(instance_uuid=uuid, name=row.display_name, hostname=row.hostname,
                                 project_id=row.project_id, user_id=row.user_id,
                                 flavor=FlavorSpec.model_validate(row.flavor),
                                 image_id=row.image_ref, key_data=row.key_data,
                                 user_data=row.user_data, metadata=metadata, node=node,
-                                attempt=attempt, availability_zone=row.availability_zone,
+                                attempt=attempt, availability_zone=zone,
                                 requested_networks=request.requested_networks,
                                 block_devices=await block_devices.payloads(session, uuid,
                                                                            row.project_id))

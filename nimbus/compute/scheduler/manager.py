@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from nimbus.compute import errors, host_zones
 from nimbus.compute.models import ComputeNodeRow, InstanceRow, ServerGroupMemberRow, ServerGroupRow
@@ -29,6 +29,17 @@ from nimbus.core.service import ServiceRow
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
+
+# Built once, on the tables: every boot schedules, and building ORM statements and loading
+# ORM objects for each host cost more than the database work.
+_NODE_TABLE = cast(Table, ComputeNodeRow.__table__)
+_SERVICE_TABLE = cast(Table, ServiceRow.__table__)
+_NODES = select(_NODE_TABLE.c.uuid, _NODE_TABLE.c.host, _NODE_TABLE.c.hypervisor_hostname,
+                _NODE_TABLE.c.hypervisor_type).where(
+    _NODE_TABLE.c.uuid.in_(bindparam("providers", expanding=True)))
+_SERVICES = select(_SERVICE_TABLE.c.host, _SERVICE_TABLE.c.disabled,
+                   _SERVICE_TABLE.c.forced_down, _SERVICE_TABLE.c.last_seen_up).where(
+    _SERVICE_TABLE.c.binary == COMPUTE_BINARY)
 
 
 class SchedulerManager:
@@ -100,10 +111,8 @@ class SchedulerManager:
         by_provider = {c.provider_uuid: c for c in candidates}
         down_after = db.utcnow() - dt.timedelta(seconds=self.settings.service_down_time)
         async with self.factory() as session:
-            nodes = list((await session.execute(select(ComputeNodeRow).where(
-                ComputeNodeRow.uuid.in_(list(by_provider))))).scalars())
-            services = {s.host: s for s in (await session.execute(select(ServiceRow).where(
-                ServiceRow.binary == COMPUTE_BINARY))).scalars()}
+            nodes = (await session.execute(_NODES, {"providers": list(by_provider)})).all()
+            services = {row.host: row for row in (await session.execute(_SERVICES)).all()}
             on_host: dict[str, set[str]] = {}
             # Only same_host and different_host need to know which instances run where.
             if request.same_host or request.different_host:

@@ -7,7 +7,20 @@ import datetime as dt
 import functools
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, Update, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Update,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.models import (
@@ -41,21 +54,50 @@ async def compare_and_swap(session: AsyncSession, instance_uuid: str, updates: d
     unknown = set(updates) - UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
-    query = update(InstanceRow).where(InstanceRow.uuid == instance_uuid,
-                                      InstanceRow.deleted_at.is_(None))
-    if expected_task_state is not None:
-        allowed = [s for s in expected_task_state if s is not None]
-        condition: ColumnElement[bool] = InstanceRow.task_state.in_(allowed)
-        if None in expected_task_state:
-            condition = condition | InstanceRow.task_state.is_(None)
-        query = query.where(condition)
+    tasks = None
+    params: dict[str, Any] = {f"new_{column}": value for column, value in updates.items()}
+    params.update(of_instance=instance_uuid, now=db.utcnow())
     if expected_host is not None:
-        query = query.where(InstanceRow.host == expected_host)
+        params["on_host"] = expected_host
     if expected_vm_state is not None:
-        query = query.where(InstanceRow.vm_state == expected_vm_state)
-    result = await session.execute(
-        query.values(**updates, updated_at=db.utcnow()).execution_options(synchronize_session=False))
+        params["in_vm_state"] = expected_vm_state
+    if expected_task_state is not None:
+        params["tasks"] = [s for s in expected_task_state if s is not None]
+        tasks = (bool(params["tasks"]), None in expected_task_state)
+    statement = _swap(tuple(sorted(updates)), tasks, expected_host is not None,
+                      expected_vm_state is not None)
+    result = await session.execute(statement, params)
     return bool(getattr(result, "rowcount", 0))
+
+
+_INSTANCES = cast(Table, InstanceRow.__table__)
+
+
+@functools.cache
+def _swap(columns: tuple[str, ...], tasks: tuple[bool, bool] | None, on_host: bool,
+          in_vm_state: bool) -> Update:
+    """compare_and_swap's statement for one shape of call, built once (as the action-event
+    statements below, for the same reason): the columns it sets, whether it expects some
+    task states (`tasks`: any of a list, and/or none), a host, a vm_state."""
+    table = _INSTANCES
+    where: list[ColumnElement[bool]] = [table.c.uuid == bindparam("of_instance"),
+                                        table.c.deleted_at.is_(None)]
+    if tasks is not None:
+        some, or_none = tasks
+        allowed: list[ColumnElement[bool]] = []
+        if some:
+            allowed.append(table.c.task_state.in_(bindparam("tasks", expanding=True)))
+        if or_none:
+            allowed.append(table.c.task_state.is_(None))
+        where.append(or_(*allowed) if allowed else false())
+    if on_host:
+        where.append(table.c.host == bindparam("on_host"))
+    if in_vm_state:
+        where.append(table.c.vm_state == bindparam("in_vm_state"))
+    values: dict[str, Any] = {column: bindparam(f"new_{column}", type_=table.c[column].type)
+                              for column in columns}
+    values["updated_at"] = bindparam("now", type_=table.c.updated_at.type)
+    return update(table).where(*where).values(values)
 
 
 async def start_action(session: AsyncSession, ctx: RequestContext, instance_uuid: str,

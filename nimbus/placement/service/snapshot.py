@@ -4,8 +4,9 @@ usage, traits and aggregates. Pure data, so the search in `candidates.py` needs 
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.placement import standard
@@ -65,28 +66,41 @@ class Snapshot:
         return found
 
 
+# Built once, on the tables: every boot's scheduling reads a snapshot, and building the ORM
+# statements and loading an ORM object per inventory cost more than the database work.
+_PROVIDERS = cast(Table, ProviderRow.__table__)
+_ALLOCATIONS = cast(Table, AllocationRow.__table__)
+_INVENTORIES = cast(Table, InventoryRow.__table__)
+_TRAITS = cast(Table, ProviderTraitRow.__table__)
+_AGGREGATES = cast(Table, ProviderAggregateRow.__table__)
+_ALL_PROVIDERS = select(_PROVIDERS.c.id, _PROVIDERS.c.uuid, _PROVIDERS.c.parent_id,
+                        _PROVIDERS.c.root_id).order_by(_PROVIDERS.c.id)
+_ALL_USAGE = select(_ALLOCATIONS.c.provider_id, _ALLOCATIONS.c.resource_class,
+                    func.sum(_ALLOCATIONS.c.used)).group_by(_ALLOCATIONS.c.provider_id,
+                                                            _ALLOCATIONS.c.resource_class)
+_ALL_INVENTORIES = select(_INVENTORIES.c.provider_id, _INVENTORIES.c.resource_class,
+                          _INVENTORIES.c.total, _INVENTORIES.c.reserved,
+                          _INVENTORIES.c.allocation_ratio, _INVENTORIES.c.min_unit,
+                          _INVENTORIES.c.max_unit, _INVENTORIES.c.step_size)
+_ALL_TRAITS = select(_TRAITS.c.provider_id, _TRAITS.c.trait)
+_ALL_AGGREGATES = select(_AGGREGATES.c.provider_id, _AGGREGATES.c.aggregate)
+
+
 async def load(session: AsyncSession) -> Snapshot:
     nodes: dict[int, Node] = {}
-    for pid, uuid, parent, root in (await session.execute(select(
-            ProviderRow.id, ProviderRow.uuid, ProviderRow.parent_id, ProviderRow.root_id)
-            .order_by(ProviderRow.id))).all():
+    for pid, uuid, parent, root in (await session.execute(_ALL_PROVIDERS)).all():
         nodes[pid] = Node(pid, uuid, parent, root if root is not None else pid)
-    used = {(p, rc): int(n or 0) for p, rc, n in (await session.execute(
-        select(AllocationRow.provider_id, AllocationRow.resource_class, func.sum(AllocationRow.used))
-        .group_by(AllocationRow.provider_id, AllocationRow.resource_class))).all()}
-    for inv in (await session.execute(select(InventoryRow))).scalars():
-        if inv.provider_id in nodes:
-            nodes[inv.provider_id].stock[inv.resource_class] = Stock(
-                int((inv.total - inv.reserved) * inv.allocation_ratio),
-                used.get((inv.provider_id, inv.resource_class), 0),
-                inv.min_unit, inv.max_unit, inv.step_size)
+    used = {(p, rc): int(n or 0) for p, rc, n in (await session.execute(_ALL_USAGE)).all()}
+    for pid, rc, total, reserved, ratio, min_unit, max_unit, step in (
+            await session.execute(_ALL_INVENTORIES)).all():
+        if pid in nodes:
+            nodes[pid].stock[rc] = Stock(int((total - reserved) * ratio), used.get((pid, rc), 0),
+                                         min_unit, max_unit, step)
     traits: dict[int, set[str]] = {}
-    for pid, trait in (await session.execute(select(ProviderTraitRow.provider_id,
-                                                    ProviderTraitRow.trait))).all():
+    for pid, trait in (await session.execute(_ALL_TRAITS)).all():
         traits.setdefault(pid, set()).add(trait)
     aggregates: dict[int, set[str]] = {}
-    for pid, agg in (await session.execute(select(ProviderAggregateRow.provider_id,
-                                                  ProviderAggregateRow.aggregate))).all():
+    for pid, agg in (await session.execute(_ALL_AGGREGATES)).all():
         aggregates.setdefault(pid, set()).add(agg)
     for pid, node in nodes.items():
         node.traits = frozenset(traits.get(pid, ()))
