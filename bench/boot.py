@@ -13,6 +13,8 @@ with each of --list-sizes servers present (created in batches with max_count), a
 server process's resident memory when idle and at its peak (from <state>/nimbus.pid). Each
 boot phase also prints the server's CPU time per boot (user + system from /proc/<pid>/stat,
 status polls included): on a shared machine it varies far less than the wall-clock figures.
+It also times a fixed Python workload before and after (the "reference" row): the machines
+here differ and drift by up to 2x, and the CPU per boot moves with them.
 A shared poller lists recently changed servers every --poll seconds to see each become
 ACTIVE, so the latency resolution is that interval. Everything it created is deleted at the
 end unless --keep.
@@ -53,6 +55,26 @@ def cpu_seconds(pid: int | None) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def reference_ms() -> float:
+    """How fast this machine runs Python right now: the best of three runs of a fixed,
+    interpreter-bound workload (dict and string work, as a request's is), in ms. These shared
+    machines differ and drift by up to 2x; the server's CPU per boot scales with this figure,
+    so it is what figures from different machines or hours are compared by."""
+    def work() -> int:
+        table: dict[str, int] = {}
+        for i in range(200_000):
+            key = f"k{i % 1000}"
+            table[key] = table.get(key, 0) + len(key)
+        return len(table)
+
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def cpu_per_boot(before: float | None, after: float | None, boots: int) -> str:
@@ -267,6 +289,7 @@ async def main(args: argparse.Namespace, config: dict[str, Any], pid: int | None
     base = args.url or config["auth"]["auth_url"].rsplit("/identity", 1)[0]
     if not base.startswith(("http://127.", "http://localhost")):
         sys.exit("bench/boot.py talks to loopback clouds only")
+    reference_before = reference_ms()
     cloud = Cloud(base, config["auth"])
     await cloud.login()
     idle_rss = rss_mb(pid)
@@ -298,6 +321,8 @@ async def main(args: argparse.Namespace, config: dict[str, Any], pid: int | None
             await fill_to(cloud, image, size)
             took = await list_latency(cloud)
             rows.append((f"GET /servers/detail, {size} servers", f"{took * 1000:.0f} ms (median of 5)"))
+        rows.append(("reference Python workload, before/after",
+                     f"{reference_before:.0f} ms / {reference_ms():.0f} ms"))
         rows.append(("server RSS idle / peak",
                      f"{idle_rss or float('nan'):.0f} MB / {rss_mb(pid, 'VmHWM') or float('nan'):.0f} MB"
                      if pid else "no nimbus.pid in the state directory"))
