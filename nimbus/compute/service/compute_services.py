@@ -13,9 +13,9 @@ import dataclasses
 import datetime as dt
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import errors, host_zones
@@ -57,8 +57,21 @@ def is_uuid(value: str) -> bool:
 
 
 def is_up(row: ServiceRow, now: dt.datetime, down_time: float) -> bool:
-    return (not row.forced_down and row.last_seen_up is not None
-            and row.last_seen_up >= now - dt.timedelta(seconds=down_time))
+    return _reports(row.forced_down, row.last_seen_up, now, down_time)
+
+
+def _reports(forced_down: bool, last_seen_up: dt.datetime | None, now: dt.datetime,
+             down_time: float) -> bool:
+    return (not forced_down and last_seen_up is not None
+            and last_seen_up >= now - dt.timedelta(seconds=down_time))
+
+
+# Built once: every detailed list and show of an admin asks it (a few times per boot when
+# a client polls).
+_SERVICES = cast(Table, ServiceRow.__table__)
+_STATUS_OF = select(_SERVICES.c.host, _SERVICES.c.forced_down, _SERVICES.c.disabled,
+                    _SERVICES.c.last_seen_up).where(
+    _SERVICES.c.binary == COMPUTE_BINARY, _SERVICES.c.host.in_(bindparam("hosts", expanding=True)))
 
 
 def to_service(row: ServiceRow, now: dt.datetime, down_time: float,
@@ -101,11 +114,11 @@ async def host_statuses(deps: ComputeDeps, ctx: RequestContext,
     if not hosts:
         return {}
     async with deps.read() as session:
-        rows = (await session.execute(select(ServiceRow).where(
-            ServiceRow.binary == COMPUTE_BINARY, ServiceRow.host.in_(sorted(hosts))))).scalars()
-        now, down_time = db.utcnow(), deps.settings.compute.service_down_time
-        return {r.host: "DOWN" if r.forced_down else "MAINTENANCE" if r.disabled else
-                "UP" if is_up(r, now, down_time) else "UNKNOWN" for r in rows}
+        rows = (await session.execute(_STATUS_OF, {"hosts": sorted(hosts)})).all()
+    now, down_time = db.utcnow(), deps.settings.compute.service_down_time
+    return {host: "DOWN" if forced_down else "MAINTENANCE" if disabled else
+            "UP" if _reports(forced_down, seen, now, down_time) else "UNKNOWN"
+            for host, forced_down, disabled, seen in rows}
 
 
 async def host_status(deps: ComputeDeps, ctx: RequestContext, host: str | None) -> str | None:
