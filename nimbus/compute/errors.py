@@ -2,7 +2,7 @@
 
     BadRequest  -> InvalidInput, InvalidKeypair, InvalidTag, TagLimitExceeded,
                    ServiceNotUpdatable, QuotaBelowUsage, InvalidAggregateAction,
-                   ActionNotSupported
+                   ActionNotSupported, InvalidSharedStorage
     NotFound    -> FlavorNotFound, FlavorExtraSpecNotFound, FlavorAccessNotFound, KeypairNotFound
     NotFound    -> ServerNotFound, ServerGroupNotFound, ServiceNotFound, HostBinaryNotFound,
                    HypervisorNotFound, NoHypervisorMatch, MetadataItemNotFound,
@@ -226,6 +226,13 @@ class AggregateHostConflict(errors.Conflict):
 
 class MigrationNotFound(errors.NotFound):
     template = "Migration {migration_id} could not be found."
+
+
+class InvalidSharedStorage(errors.BadRequest):
+    """A live migration without block migration from a host whose guest disks no other host
+    sees: Nova's live-migration pre-check refuses it."""
+
+    template = "{path} is not on shared storage: {reason}"
 
 
 class InvalidMigrationState(errors.BadRequest):

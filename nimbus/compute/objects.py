@@ -65,8 +65,13 @@ class RequestSpec(_Payload):
     image_id: str | None = None
     image_properties: dict[str, Any] = Field(default_factory=dict)
     availability_zone: str | None = None
+    # An admin's `zone:host:node`: the scheduler takes that host or node without filters.
     force_host: str | None = None
     force_node: str | None = None
+    # 2.74's host and hypervisor_hostname, or a move's destination: only that host or node,
+    # and it must pass the filters. Per request: a later move or unshelve clears them.
+    requested_host: str | None = None
+    requested_node: str | None = None
     group_uuid: str | None = None
     group_policy: str | None = None
     group_max_per_host: int | None = None

@@ -83,6 +83,12 @@ class AgentMovesAPI:
     async def rebuild_evacuated(self, ctx: RequestContext, host: str, move: MoveRequest) -> None:
         await self._cast(ctx, host, "rebuild_evacuated", move)
 
+    async def check_can_live_migrate_source(self, ctx: RequestContext, host: str,
+                                            block_migration: bool) -> None:
+        """The live-migration pre-check at the source; raises InvalidSharedStorage."""
+        await self.client.prepare(server=host).call(ctx, "check_can_live_migrate_source",
+                                                    block_migration=block_migration)
+
     async def prepare_live_migration(self, ctx: RequestContext, host: str,
                                      move: MoveRequest) -> str:
         """The destination gets ready; the URI the source sends the guest to."""

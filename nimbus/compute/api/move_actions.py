@@ -95,7 +95,10 @@ async def _live(deps: ComputeDeps, ctx: RequestContext, server_id: str, args: An
         block = None if raw == "auto" else _bool("block_migration", raw)
         if "force" in body:
             _bool("force", body["force"])  # a forced host skips nothing here: it is validated
-    await moves.live_migrate(deps, ctx, server_id, _host(body), block)
+    # Before 2.34 Nova runs the live-migration pre-checks while the request waits (a refusal
+    # is a 400); from 2.34 it answers 202 first and a refusal ends the migration in error.
+    await moves.live_migrate(deps, ctx, server_id, _host(body), block,
+                             checks_now=version < (2, 34))
 
 
 async def _evacuate(deps: ComputeDeps, ctx: RequestContext, server_id: str, args: Any,

@@ -89,7 +89,8 @@ class ConductorMoves:
         update = {"instance_uuids": [move.instance_uuid], "flavor": move.flavor,
                   "hypervisor_type": hypervisor_type,
                   "ignore_hosts": [] if same_ok else [move.source_compute],
-                  "preferred_hosts": [], "force_host": host, "force_node": None}
+                  "preferred_hosts": [], "force_host": None, "force_node": None,
+                  "requested_host": host, "requested_node": None}
         if "spec" in saved:
             request = RequestSpec.model_validate(saved["spec"]).model_copy(update=update)
         else:
@@ -173,6 +174,8 @@ class ConductorMoves:
 
     async def live_migrate_instance(self, ctx: RequestContext, migration_uuid: str,
                                     host: str | None) -> None:
+        if not await self._live_precheck(ctx, migration_uuid):
+            return
         scheduled = await self._schedule(ctx, migration_uuid, host)
         if scheduled is None:
             return
@@ -194,6 +197,31 @@ class ConductorMoves:
                                     status="cancelled")
             return
         await self.agents.moves.live_migration(ctx, move.source_compute, move, uri)
+
+    async def _live_precheck(self, ctx: RequestContext, migration_uuid: str) -> bool:
+        """Nova's pre-check at the source, before anything is claimed or touched; when it
+        refuses, the migration ends in error and the server rests where it is, with a fault.
+        (Before 2.34 the API ran it already and answered 400.)"""
+        loaded = await self._load(migration_uuid)
+        if loaded is None:
+            return False
+        move = loaded[0]
+        if move.block_migration:  # the only check there is: a block migration needs nothing
+            return True
+        started = db.utcnow()
+        try:
+            await self.agents.moves.check_can_live_migrate_source(
+                ctx, move.source_compute, move.block_migration)
+        except errors.InvalidSharedStorage as exc:
+            message = exc.message
+        except Exception as exc:  # the source cannot answer: it cannot send the guest either
+            LOG.warning("the live-migration pre-check of %s failed", move.instance_uuid,
+                        exc_info=True)
+            message = f"Pre live migration check failed at {move.source_compute}: {exc}"
+        else:
+            return True
+        await self._abandon(ctx, move, message, status="error", started=started)
+        return False
 
     async def evacuate_instance(self, ctx: RequestContext, migration_uuid: str,
                                 host: str | None) -> None:

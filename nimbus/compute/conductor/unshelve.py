@@ -40,7 +40,8 @@ async def _spec(conductor: ConductorManager, uuid: str, zone: str | None) -> Req
             "instance_uuids": [uuid], "flavor": flavor,
             "image_id": row.system_metadata.get("shelved_image_id"),
             "availability_zone": zone or spec.availability_zone,
-            "ignore_hosts": [], "preferred_hosts": [], "force_host": None, "force_node": None})
+            "ignore_hosts": [], "preferred_hosts": [], "force_host": None, "force_node": None,
+            "requested_host": None, "requested_node": None})
 
 
 async def unshelve(conductor: ConductorManager, ctx: RequestContext, uuid: str,

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, cast
 
+from nimbus.compute import errors
 from nimbus.compute.image_cache import ImageCache
 from nimbus.compute.objects import FlavorSpec, MoveRequest, guest_user_data
 from nimbus.compute.ops import networking, volumes
@@ -206,6 +207,15 @@ class MoveHandlers:
             await self._report(ctx, req, "finish_revert_resize", power_state=info.power_state)
 
     # -- live migration --------------------------------------------------------------------
+
+    async def check_can_live_migrate_source(self, ctx: RequestContext,
+                                            block_migration: bool) -> None:
+        """Source: raise InvalidSharedStorage when only a block migration can move this
+        host's guests and another kind was asked for. Changes nothing."""
+        if not block_migration and not _live(self.driver).shares_storage():
+            raise errors.InvalidSharedStorage(
+                path=self.host, reason="Shared storage live-migration requires either shared "
+                "storage or boot-from-volume with no local disks.")
 
     async def prepare_live_migration(self, ctx: RequestContext, move: dict[str, Any]) -> str:
         """Destination: ready to receive; the URI the source sends the guest to. The guest

@@ -90,11 +90,21 @@ class SchedulerManager:
                 resources: dict[str, int]) -> tuple[list[HostState], str]:
         remaining = [h for h in hosts if h.host not in request.ignore_hosts
                      and all(h.free.get(rc, 0) >= n for rc, n in resources.items())
-                     and (request.force_host is None or h.host == request.force_host)
-                     and (request.force_node is None or h.node == request.force_node)
                      and request.hypervisor_type in (None, h.hypervisor_type)]
         last = f"Placement and retries (start: {len(hosts)}, end: {len(remaining)})"
-        for host_filter in self.filters:
+        forced = request.force_host is not None or request.force_node is not None
+        host = request.force_host if forced else request.requested_host
+        node = request.force_node if forced else request.requested_node
+        if host is not None or node is not None:
+            before = len(remaining)
+            remaining = [h for h in remaining
+                         if host in (None, h.host) and node in (None, h.node)]
+            where = ":".join(part or "" for part in (host, node)).rstrip(":")
+            last = (f"{'Forced' if forced else 'Requested'} destination {where} "
+                    f"(start: {before}, end: {len(remaining)})")
+        # As Nova does, a host or node an admin forced skips every filter (a disabled host
+        # takes the server too); placement must still have room on it, and the claim is made.
+        for host_filter in [] if forced else self.filters:
             if not remaining:
                 break
             before = len(remaining)

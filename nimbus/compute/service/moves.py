@@ -162,14 +162,36 @@ async def revert_resize(deps: ComputeDeps, ctx: RequestContext, server_id: str) 
 
 # -- live migration ---------------------------------------------------------------------------
 
+_LIVE_STATES = (VmState.ACTIVE, VmState.PAUSED)
+
+
+async def _live_precheck(deps: ComputeDeps, ctx: RequestContext, server_id: str,
+                         rule: str) -> None:
+    """The source's pre-check of a live migration without block migration, before anything
+    is written (and outside a transaction: it is an RPC call). A server that _start would
+    refuse (409) is left to it, as Nova checks the state first."""
+    async with deps.read() as session:
+        row = await visible_row(session, ctx, server_id)
+        deps.policy.authorize(rule, ctx, {"project_id": row.project_id})
+        source, movable = row.host, (row.vm_state in _LIVE_STATES and row.task_state is None
+                                     and not (row.locked and not ctx.is_admin))
+    if source is not None and movable:
+        await deps.agents.moves.check_can_live_migrate_source(ctx, source, False)
+
+
 async def live_migrate(deps: ComputeDeps, ctx: RequestContext, server_id: str,
-                       host: str | None, block_migration: bool | None) -> None:
+                       host: str | None, block_migration: bool | None, *,
+                       checks_now: bool = False) -> None:
     """`block_migration` None is "auto": the fake and QEMU hosts share no storage here, so
-    auto means a block migration."""
+    auto means a block migration. With `checks_now` (before 2.34) the source's pre-check
+    runs first and its refusal (InvalidSharedStorage, 400) leaves everything as it was;
+    otherwise the conductor runs it and a refusal ends the migration in error."""
+    rule = "os_compute_api:os-migrate-server:migrate_live"
+    if checks_now and block_migration is False:
+        await _live_precheck(deps, ctx, server_id, rule)
     async with deps.write() as session:
-        row = await _start(session, deps, ctx, server_id,
-                           "os_compute_api:os-migrate-server:migrate_live", "live-migration",
-                           (VmState.ACTIVE, VmState.PAUSED), TaskState.MIGRATING)
+        row = await _start(session, deps, ctx, server_id, rule, "live-migration",
+                           _LIVE_STATES, TaskState.MIGRATING)
         await _target_host(session, row, host)
         migration = await migrations.create(
             session, ctx, row, migrations.LIVE, "accepted",

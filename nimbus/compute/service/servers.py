@@ -304,8 +304,8 @@ async def create_servers(deps: ComputeDeps, ctx: RequestContext, req: ServerCrea
         spec = RequestSpec(
             instance_uuids=[r.uuid for r in rows], project_id=project_id, user_id=user_id,
             flavor=flavor, image_id=image.id, image_properties=image.properties,
-            availability_zone=zone, force_host=server.host or forced_host,
-            force_node=server.hypervisor_hostname or forced_node,
+            availability_zone=zone, force_host=forced_host, force_node=forced_node,
+            requested_host=server.host, requested_node=server.hypervisor_hostname,
             group_uuid=group.uuid if group else None, group_policy=group.policy if group else None,
             group_max_per_host=(group.rules or {}).get("max_server_per_host") if group else None,
             same_host=same_host, different_host=different_host,

@@ -200,6 +200,11 @@ class SupportsLiveMigration(abc.ABC):
     receive, the source sends the running guest, then the destination owns it."""
 
     @abc.abstractmethod
+    def shares_storage(self) -> bool:
+        """Whether other hosts see this host's guest disks, so that a live migration may move
+        memory only (block_migration false); otherwise only a block migration moves a guest."""
+
+    @abc.abstractmethod
     async def prepare_incoming(self, guest: GuestSpec) -> str:
         """Destination: be ready to receive the guest; the URI the source sends it to."""
 

@@ -52,6 +52,9 @@ class FakeHostConfig:
     action_delay: float = 0.0
     # How long a live migration copies memory, unless forced to complete or aborted.
     migrate_delay: float = 0.0
+    # Whether live migrations may leave the disks where they are (block_migration false);
+    # off, as between QEMU hosts here.
+    shared_storage: bool = False
 
 
 def _boot_log(spec: GuestSpec) -> list[str]:
@@ -277,6 +280,9 @@ class FakeDriver(VirtDriver, SupportsPause, SupportsSuspend, SupportsSnapshot, S
         return guest.info()
 
     # -- live migration --------------------------------------------------------------------
+
+    def shares_storage(self) -> bool:
+        return self.config.shared_storage
 
     async def prepare_incoming(self, guest: GuestSpec) -> str:
         await self._enter("prepare_incoming", self.config.action_delay)

@@ -150,3 +150,45 @@ async def test_forced_hosts_and_requested_destinations_are_checked_as_nova_does(
     hosts = [(await cloud.client.get(f"{V}/servers/{c.json()['server']['id']}", headers=admin)
               ).json()["server"]["OS-EXT-SRV-ATTR:host"] for c in [*forced, requested]]
     assert hosts == ["fake-2", "fake-2", "fake-2", "fake-1"]
+
+
+async def test_a_forced_host_skips_the_filters_a_requested_one_does_not(cloud: Cloud) -> None:
+    admin = await cloud.admin_headers()
+    image = await upload_image(cloud, admin)
+    disabled = await cloud.client.put(f"{V}/os-services/disable", headers=admin,
+                                      json={"host": "fake-2", "binary": "nova-compute"})
+    assert disabled.status_code == 200, disabled.text
+    huge = await cloud.client.post(f"{V}/flavors", headers=admin, json={
+        "flavor": {"name": "huge", "ram": 64, "vcpus": 1, "disk": 4096}})
+    assert huge.status_code == 200, huge.text
+
+    async def create(version: str, **extra: str) -> dict[str, Any]:
+        created = await cloud.client.post(f"{V}/servers", json=server_body(image, **extra),
+                                          headers={**admin,
+                                                   "OpenStack-API-Version": f"compute {version}"})
+        assert created.status_code == 202, created.text
+        server = await wait_for(cloud, admin, created.json()["server"]["id"], "ACTIVE", "ERROR")
+        assert server is not None
+        return server
+
+    # Nova's HostManager returns forced hosts and nodes without running a filter: the
+    # ComputeFilter does not see that fake-2 is disabled.
+    forced_host = await create("2.37", availability_zone="nova:fake-2")
+    forced_node = await create("2.37", availability_zone="nova::fake-2")
+    # 2.74's host and hypervisor_hostname only narrow the hosts the filters see.
+    requested = await create("2.74", host="fake-2")
+    # Placement must still have room on a forced host.
+    too_big = await create("2.37", availability_zone="nova:fake-1",
+                           flavorRef=huge.json()["flavor"]["id"])
+
+    for server in (forced_host, forced_node):
+        assert server["status"] == "ACTIVE", server.get("fault")
+        assert server["OS-EXT-SRV-ATTR:host"] == "fake-2"
+    assert requested["status"] == "ERROR"
+    assert requested["fault"]["message"] == (
+        "No valid host was found. There are not enough hosts available. "
+        "Filter results: ComputeFilter (start: 1, end: 0).")
+    assert too_big["status"] == "ERROR"
+    assert too_big["fault"]["message"] == (
+        "No valid host was found. There are not enough hosts available. "
+        "Filter results: Forced destination fake-1 (start: 0, end: 0).")

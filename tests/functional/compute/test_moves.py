@@ -4,6 +4,7 @@ evacuation, os-migrations; placement must hold exactly what each step says, no m
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,53 @@ async def test_live_migration_moves_the_running_guest(cloud: Cloud) -> None:
     arrived, left = cloud.compute.agents[dest][0].driver, cloud.compute.agents[source][0].driver
     assert isinstance(arrived, FakeDriver) and sid in arrived.guests
     assert isinstance(left, FakeDriver) and sid not in left.guests
+
+
+async def test_live_migration_without_block_migration_needs_shared_storage(
+        cloud: Cloud) -> None:
+    """Nova's pre-check at the source refuses block_migration false where the hosts share no
+    storage: before 2.34 as a 400 with nothing changed, from 2.34 as a migration in error."""
+    admin = await cloud.admin_headers()
+    server = await active_server(cloud, admin)
+    sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    held = await allocations(cloud, admin, sid)
+
+    legacy = await action(cloud, admin, sid, {"os-migrateLive": {
+        "host": None, "block_migration": False, "disk_over_commit": False}}, "2.1")
+    refused = await action(cloud, admin, sid, {"os-migrateLive": {
+        "host": None, "block_migration": False}}, "2.33")
+
+    for resp in (legacy, refused):
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["badRequest"]["message"] == (
+            f"{source} is not on shared storage: Shared storage live-migration requires either "
+            "shared storage or boot-from-volume with no local disks.")
+    assert await migrations_of(cloud, admin, sid) == []
+    shown = await wait_for(cloud, admin, sid, "ACTIVE")
+    assert shown is not None and shown["OS-EXT-STS:task_state"] is None
+
+    later = await action(cloud, admin, sid, {"os-migrateLive": {
+        "host": None, "block_migration": False}}, "2.34")
+    assert later.status_code == 202, later.text
+    migration = await wait_migration(cloud, admin, sid, "completed", "error")
+    assert migration["status"] == "error"
+    shown = await wait_for(cloud, admin, sid, "ACTIVE")
+    assert shown is not None and shown["OS-EXT-STS:task_state"] is None
+    assert shown["OS-EXT-SRV-ATTR:host"] == source
+    assert await allocations(cloud, admin, sid) == held
+    assert await allocations(cloud, admin, migration["uuid"]) == {}
+
+    # Hosts that share storage move the guest's memory only.
+    assert cloud.compute is not None
+    for agent, _ in cloud.compute.agents.values():
+        assert isinstance(agent.driver, FakeDriver)
+        agent.driver.config = dataclasses.replace(agent.driver.config, shared_storage=True)
+    moved = await action(cloud, admin, sid, {"os-migrateLive": {
+        "host": None, "block_migration": False}}, "2.25")
+    assert moved.status_code == 202, moved.text
+    assert (await wait_migration(cloud, admin, sid, "completed", "error"))["status"] == \
+        "completed"
+    assert [m["status"] for m in await migrations_of(cloud, admin, sid)] == ["completed", "error"]
 
 
 async def test_live_migration_takes_the_attached_volume_along(tmp_path: Path) -> None:

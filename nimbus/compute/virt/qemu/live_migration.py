@@ -6,7 +6,9 @@
 
 The destination lays the guest out as spawn does (root disk on its own image cache, config
 drive written again from the spec, the volumes in the spec) and starts QEMU waiting for it;
-migration_qmp.py has the QMP steps. The hosts share no disk, so only block migration works.
+migration_qmp.py has the QMP steps. The hosts share no disk, so only block migration works:
+shares_storage() says so, and the live-migration pre-check refuses block_migration false (400
+before 2.34, a migration in error after), as Nova's libvirt driver does without shared storage.
 Limits: QEMU's machine type is the configured alias (`pc`) on both sides, which is the same
 machine only with the same QEMU (as on one machine); an incoming guest whose agent restarts
 mid-move stays a directory until the next live migration of that guest replaces it.
@@ -36,6 +38,9 @@ LOG = logging.getLogger(__name__)
 class LiveMigration(HostParts, base.SupportsLiveMigration):
     # Migrations this host sends, by guest, with their force-complete and abort flags.
     outgoing: dict[str, Control]
+
+    def shares_storage(self) -> bool:
+        return False
 
     async def prepare_incoming(self, guest: GuestSpec) -> str:
         inst = Instance(self.instances_dir / guest.uuid)
