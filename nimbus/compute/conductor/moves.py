@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict
 
 from sqlalchemy import select
@@ -29,6 +30,9 @@ from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.context import RequestContext
 
 LOG = logging.getLogger(__name__)
+
+# A check of a loaded move before it is scheduled: False when it ended the move itself.
+Precheck = Callable[[RequestContext, MoveRequest], Awaitable[bool]]
 
 # The task state the API set for each kind of move.
 _STARTED = {migrations.RESIZE: TaskState.RESIZE_PREP, migrations.MIGRATION: TaskState.RESIZE_PREP,
@@ -101,14 +105,17 @@ class ConductorMoves:
         chosen = await self.scheduler.select_destinations(ctx, request, alternates=0)
         return chosen[0].selections[0]
 
-    async def _schedule(self, ctx: RequestContext, migration_uuid: str,
-                        host: str | None) -> tuple[MoveRequest, Selection] | None:
+    async def _schedule(self, ctx: RequestContext, migration_uuid: str, host: str | None, *,
+                        precheck: Precheck | None = None) -> tuple[MoveRequest, Selection] | None:
         """Hand the source allocation to the migration and claim a destination; on failure
-        give the allocation back and end the move (the instance keeps its vm_state)."""
+        give the allocation back and end the move (the instance keeps its vm_state).
+        `precheck` runs first, on the loaded move; False ends it there (it ended the move)."""
         loaded = await self._load(migration_uuid)
         if loaded is None:
             return None
         move, saved = loaded
+        if precheck is not None and not await precheck(ctx, move):
+            return None
         started = db.utcnow()
         await self.placement.move_allocations(move.instance_uuid, migration_uuid)
         try:
@@ -174,9 +181,7 @@ class ConductorMoves:
 
     async def live_migrate_instance(self, ctx: RequestContext, migration_uuid: str,
                                     host: str | None) -> None:
-        if not await self._live_precheck(ctx, migration_uuid):
-            return
-        scheduled = await self._schedule(ctx, migration_uuid, host)
+        scheduled = await self._schedule(ctx, migration_uuid, host, precheck=self._live_precheck)
         if scheduled is None:
             return
         move, chosen = scheduled
@@ -198,14 +203,10 @@ class ConductorMoves:
             return
         await self.agents.moves.live_migration(ctx, move.source_compute, move, uri)
 
-    async def _live_precheck(self, ctx: RequestContext, migration_uuid: str) -> bool:
+    async def _live_precheck(self, ctx: RequestContext, move: MoveRequest) -> bool:
         """Nova's pre-check at the source, before anything is claimed or touched; when it
         refuses, the migration ends in error and the server rests where it is, with a fault.
         (Before 2.34 the API ran it already and answered 400.)"""
-        loaded = await self._load(migration_uuid)
-        if loaded is None:
-            return False
-        move = loaded[0]
         if move.block_migration:  # the only check there is: a block migration needs nothing
             return True
         started = db.utcnow()

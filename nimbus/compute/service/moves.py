@@ -35,15 +35,22 @@ async def _start(session: AsyncSession, deps: ComputeDeps, ctx: RequestContext, 
     """The server, swapped from a resting state to `task`, with its action started."""
     row = await visible_row(session, ctx, server_id)
     deps.policy.authorize(rule, ctx, {"project_id": row.project_id})
-    if row.locked and not ctx.is_admin:
-        raise errors.InstanceLocked(server_id=server_id)
-    if row.vm_state not in allowed or row.host is None:
-        raise _invalid(row, action)
+    _check_startable(ctx, row, action, allowed)
     if not await instances.compare_and_swap(session, row.uuid, {"task_state": task},
                                             expected_task_state=[None]):
         raise _invalid(row, action)
     await instances.start_action(session, ctx, row.uuid, action)
     return row
+
+
+def _check_startable(ctx: RequestContext, row: InstanceRow, action: str,
+                     allowed: tuple[VmState, ...]) -> None:
+    """409 unless the server may begin `action` (unlocked, or an admin asks; in one of the
+    `allowed` states, on a host)."""
+    if row.locked and not ctx.is_admin:
+        raise errors.InstanceLocked(server_id=row.uuid)
+    if row.vm_state not in allowed or row.host is None:
+        raise _invalid(row, action)
 
 
 async def _compute_service(session: AsyncSession, host: str) -> ServiceRow | None:
@@ -168,15 +175,17 @@ _LIVE_STATES = (VmState.ACTIVE, VmState.PAUSED)
 async def _live_precheck(deps: ComputeDeps, ctx: RequestContext, server_id: str,
                          rule: str) -> None:
     """The source's pre-check of a live migration without block migration, before anything
-    is written (and outside a transaction: it is an RPC call). A server that _start would
-    refuse (409) is left to it, as Nova checks the state first."""
+    is written (and outside a transaction: it is an RPC call). The server's state is checked
+    first, as _start checks it (409), since Nova checks the state first too."""
     async with deps.read() as session:
         row = await visible_row(session, ctx, server_id)
         deps.policy.authorize(rule, ctx, {"project_id": row.project_id})
-        source, movable = row.host, (row.vm_state in _LIVE_STATES and row.task_state is None
-                                     and not (row.locked and not ctx.is_admin))
-    if source is not None and movable:
-        await deps.agents.moves.check_can_live_migrate_source(ctx, source, False)
+        _check_startable(ctx, row, "live-migration", _LIVE_STATES)
+        if row.task_state is not None:
+            raise _invalid(row, "live-migration")
+        source = row.host
+    assert source is not None  # _check_startable: the server is on a host
+    await deps.agents.moves.check_can_live_migrate_source(ctx, source, False)
 
 
 async def live_migrate(deps: ComputeDeps, ctx: RequestContext, server_id: str,
