@@ -6,12 +6,11 @@ import asyncio
 import logging
 import os
 
-import httpx
 import uvicorn
 from rich.console import Console
 
 from nimbus.cmd import apps, hosts, network_runtime, runtime, state, volume_runtime
-from nimbus.cmd.loopback import LoopbackTransport
+from nimbus.cmd.loopback import LoopbackClient
 from nimbus.core.config import Settings
 from nimbus.core.logs import setup_logging
 from nimbus.core.rpc import transport_from_url
@@ -70,11 +69,10 @@ async def run_all_in_one(settings: Settings, console: Console, *, with_compute: 
     transport = transport_from_url(settings.transport_url)
     # Services call each other by REST, as they would across machines; here the requests go
     # into this process's own app without sockets (see loopback.py).
-    loopback = LoopbackTransport(settings.base_url)
-    async with httpx.AsyncClient(transport=loopback) as http:
+    async with LoopbackClient(settings.base_url) as http:
         built = apps.services(settings, database, transport, http)
         app = apps.all_in_one_app(built)
-        loopback.app = app
+        http.app = app
         runner = ServiceRunner(ServiceIdentity("nimbus-api", host=settings.host_name, topic=None),
                                heartbeat=DbHeartbeat(database.factory),
                                periodic=apps.api_periodic_jobs(built))
