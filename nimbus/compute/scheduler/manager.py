@@ -20,6 +20,7 @@ from nimbus.compute.objects import RequestSpec, Selection, SelectionList
 from nimbus.compute.scheduler.filters import FILTERS, HostFilter
 from nimbus.compute.scheduler.host_state import GroupPlacement, HostState
 from nimbus.compute.scheduler.weighers import WEIGHERS, HostWeigher, rank
+from nimbus.compute.service.compute_services import COMPUTE_BINARY
 from nimbus.core import db
 from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.config import ComputeSettings
@@ -27,8 +28,6 @@ from nimbus.core.context import RequestContext
 from nimbus.core.service import ServiceRow
 
 LOG = logging.getLogger(__name__)
-
-COMPUTE_BINARY = "nova-compute"
 
 # Built once, on the tables: every boot schedules, and building ORM statements and loading
 # ORM objects for each host cost more than the database work.

@@ -26,8 +26,6 @@ from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext
 from nimbus.core.service import ServiceRow
 
-COMPUTE_BINARY = "nova-compute"
-
 
 async def _start(session: AsyncSession, deps: ComputeDeps, ctx: RequestContext, server_id: str,
                  rule: str, action: str, allowed: tuple[VmState, ...],
@@ -55,7 +53,7 @@ def _check_startable(ctx: RequestContext, row: InstanceRow, action: str,
 
 async def _compute_service(session: AsyncSession, host: str) -> ServiceRow | None:
     found: ServiceRow | None = (await session.execute(select(ServiceRow).where(
-        ServiceRow.binary == COMPUTE_BINARY, ServiceRow.host == host))).scalar()
+        ServiceRow.binary == compute_services.COMPUTE_BINARY, ServiceRow.host == host))).scalar()
     return found
 
 
