@@ -8,7 +8,7 @@ import pytest
 
 from nimbus.core.rpc import AmqpTransport, RpcClient, TransportError
 from tests.contract.conftest import Bus, drop_connection
-from tests.contract.test_rpc import WAIT, Endpoint, ctx, next_item
+from tests.contract.endpoint import WAIT, Endpoint, ctx, next_item
 
 pytestmark = pytest.mark.rabbitmq
 

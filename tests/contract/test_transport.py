@@ -10,7 +10,7 @@ import pytest
 from nimbus.core.rpc import Message, Reply, Target
 from nimbus.core.rpc.message import Kind
 from tests.contract.conftest import Bus
-from tests.contract.test_rpc import WAIT
+from tests.contract.endpoint import WAIT
 
 
 def cast(topic: str, value: str) -> Message:
