@@ -1,14 +1,24 @@
-"""Shared steps of compute tests: an image to boot, waiting for a status, reading a server."""
+"""Shared steps of compute tests: the clouds they run on, an image to boot, waiting for a status,
+reading a server, the fake hosts' guests, placement usage, quotas and key pairs."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import time
 from typing import Any
 
-from tests.functional.conftest import Cloud
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from nimbus.compute.virt.fake import FakeDriver
+from tests.dbs import backends
+from tests.functional.conftest import Cloud, buses
 
 V = "/compute/v2.1"
+HOSTS = 3  # fake hosts of the create-flow cloud (test_servers.py and its followers)
 IMAGE_DATA = b"\x00fake disk image\x00" * 64
 
 
@@ -59,3 +69,47 @@ async def wait_for(cloud: Cloud, headers: dict[str, str], server_id: str, *statu
             return server
         assert time.monotonic() < deadline, f"{server_id} still {status}, wanted {statuses}"
         await asyncio.sleep(0.02)
+
+
+def cloud_variants() -> list[object]:
+    """Every database on the memory bus, and SQLite on RabbitMQ."""
+    found: list[object] = [pytest.param((b, "memory"), id=b) for b in backends()]
+    if "amqp" in buses():
+        found.append(pytest.param(("sqlite", "amqp"), id="sqlite-rabbitmq",
+                                  marks=pytest.mark.rabbitmq))
+    return found
+
+
+def drivers(cloud: Cloud) -> dict[str, FakeDriver]:
+    assert cloud.compute is not None
+    found = {}
+    for host, (agent, _) in cloud.compute.agents.items():
+        assert isinstance(agent.driver, FakeDriver)
+        found[host] = agent.driver
+    return found
+
+
+async def usage(cloud: Cloud, headers: dict[str, str]) -> dict[str, int]:
+    """The whole cloud's VCPU usage per resource provider, from placement."""
+    resp = await cloud.client.get("/placement/resource_providers", headers=headers)
+    total: dict[str, int] = {}
+    for rp in resp.json()["resource_providers"]:
+        usages = await cloud.client.get(f"/placement/resource_providers/{rp['uuid']}/usages",
+                                        headers=headers)
+        total[rp["name"]] = usages.json()["usages"].get("VCPU", 0)
+    return total
+
+
+async def set_quota(cloud: Cloud, project: str, version: str = "2.1", **values: Any) -> Any:
+    return await cloud.client.put(f"{V}/os-quota-sets/{project}",
+                                  headers={**await cloud.admin_headers(),
+                                           "OpenStack-API-Version": f"compute {version}"},
+                                  json={"quota_set": values})
+
+
+def ssh_public_key() -> tuple[str, str]:
+    """A fresh OpenSSH public key line and its MD5 fingerprint as ssh-keygen prints it."""
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    line = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    digest = hashlib.md5(base64.b64decode(line.split()[1])).hexdigest()
+    return f"{line} me@laptop", ":".join(digest[i:i + 2] for i in range(0, 32, 2))

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.compute.helpers import V, server_body, upload_image, wait_for
-from tests.functional.compute.test_servers import _variants
+from tests.functional.compute.helpers import V, cloud_variants, server_body, upload_image, wait_for
 from tests.functional.conftest import Cloud, running_cloud
 
 HOSTS = 4
 
 
-@pytest.fixture(params=_variants())
+@pytest.fixture(params=cloud_variants())
 async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
     backend, bus = request.param
     async with running_cloud(backend, tmp_path, fake_hosts=HOSTS, bus=bus) as running:

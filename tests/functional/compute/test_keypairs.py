@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from tests.functional.compute.helpers import ssh_public_key
 from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud
 
@@ -16,14 +13,6 @@ URL = "/compute/v2.1/os-keypairs"
 
 def mv(version: str) -> dict[str, str]:
     return {"OpenStack-API-Version": f"compute {version}"}
-
-
-def ssh_public_key() -> tuple[str, str]:
-    """A fresh OpenSSH public key line and its MD5 fingerprint as ssh-keygen prints it."""
-    key = ed25519.Ed25519PrivateKey.generate().public_key()
-    line = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
-    digest = hashlib.md5(base64.b64decode(line.split()[1])).hexdigest()
-    return f"{line} me@laptop", ":".join(digest[i:i + 2] for i in range(0, 32, 2))
 
 
 async def test_import_list_show_delete_at_2_1(cloud: Cloud) -> None:

@@ -16,8 +16,7 @@ from nimbus.compute.manager import ComputeAgent
 from nimbus.compute.virt.fake import FakeDriver
 from nimbus.core.service import ServiceRow, ServiceRunner
 from tests.dbs import backends
-from tests.functional.compute.helpers import V, boot, show, upload_image, wait_for
-from tests.functional.compute.test_servers import usage
+from tests.functional.compute.helpers import V, boot, show, upload_image, usage, wait_for
 from tests.functional.conftest import Cloud, running_cloud
 from tests.functional.volume import helpers as vol
 

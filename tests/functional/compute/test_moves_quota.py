@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from tests.dbs import backends
-from tests.functional.compute.helpers import V, boot, show, upload_image, wait_for
+from tests.functional.compute.helpers import V, boot, set_quota, show, upload_image, wait_for
 from tests.functional.compute.moves import action, migrations_of
-from tests.functional.compute.test_quotas import project_of, set_quota
-from tests.functional.compute.users import member_token
+from tests.functional.compute.users import member_token, project_of
 from tests.functional.conftest import Cloud, running_cloud
 
 

@@ -6,14 +6,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.dbs import backends
-from tests.functional.compute.helpers import V, boot, server_body, upload_image, wait_for
-from tests.functional.compute.test_keypairs import ssh_public_key
-from tests.functional.compute.users import member_token
+from tests.functional.compute.helpers import (
+    V,
+    boot,
+    server_body,
+    set_quota,
+    ssh_public_key,
+    upload_image,
+    wait_for,
+)
+from tests.functional.compute.users import member_token, project_of
 from tests.functional.conftest import Cloud, running_cloud
 
 NETWORK_LIMITS = {"maxSecurityGroupRules", "maxSecurityGroups", "maxTotalFloatingIps",
@@ -38,13 +44,6 @@ def mv(version: str) -> dict[str, str]:
     return {"OpenStack-API-Version": f"compute {version}"}
 
 
-async def project_of(cloud: Cloud, token: str) -> str:
-    resp = await cloud.client.get("/identity/v3/auth/tokens",
-                                  headers={"X-Auth-Token": token, "X-Subject-Token": token})
-    project_id: str = resp.json()["token"]["project"]["id"]
-    return project_id
-
-
 async def absolute(cloud: Cloud, headers: dict[str, str], version: str = "2.1",
                    query: str = "") -> dict[str, int]:
     resp = await cloud.client.get(f"{V}/limits{query}", headers={**headers, **mv(version)})
@@ -52,12 +51,6 @@ async def absolute(cloud: Cloud, headers: dict[str, str], version: str = "2.1",
     assert resp.json()["limits"]["rate"] == []
     found: dict[str, int] = resp.json()["limits"]["absolute"]
     return found
-
-
-async def set_quota(cloud: Cloud, project: str, version: str = "2.1", **values: Any) -> Any:
-    return await cloud.client.put(f"{V}/os-quota-sets/{project}",
-                                  headers={**await cloud.admin_headers(), **mv(version)},
-                                  json={"quota_set": values})
 
 
 # -- limits ----------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ import pytest
 
 from nimbus.compute.virt.fake import FakeDriver
 from nimbus.core.config import ComputeSettings
-from tests.functional.compute.helpers import IMAGE_DATA, V, boot, upload_image, wait_for
-from tests.functional.compute.test_servers import usage
+from tests.functional.compute.helpers import IMAGE_DATA, V, boot, upload_image, usage, wait_for
 from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.compute.helpers import V, upload_image, wait_for
-from tests.functional.compute.test_servers import _variants, usage
+from tests.functional.compute.helpers import V, cloud_variants, upload_image, usage, wait_for
 from tests.functional.compute.users import member_token
 from tests.functional.conftest import Cloud, running_cloud
 
@@ -19,7 +18,7 @@ N = "/network/v2.0"
 LATEST = {"OpenStack-API-Version": "compute 2.79"}
 
 
-@pytest.fixture(params=_variants())
+@pytest.fixture(params=cloud_variants())
 async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
     backend, bus = request.param
     async with running_cloud(backend, tmp_path, fake_hosts=2, bus=bus) as running:

@@ -13,48 +13,26 @@ import pytest
 from nimbus.compute.states import PowerState
 from nimbus.compute.virt.fake import FakeDriver
 from nimbus.core.context import RequestContext
-from tests.dbs import backends
-from tests.functional.compute.helpers import V, boot, show, upload_image, wait_for
+from tests.functional.compute.helpers import (
+    HOSTS,
+    V,
+    boot,
+    cloud_variants,
+    drivers,
+    show,
+    upload_image,
+    usage,
+    wait_for,
+)
 from tests.functional.compute.users import member_token
-from tests.functional.conftest import Cloud, buses, running_cloud
-
-HOSTS = 3
+from tests.functional.conftest import Cloud, running_cloud
 
 
-def _variants() -> list[object]:
-    """Every database on the memory bus, and SQLite on RabbitMQ."""
-    found: list[object] = [pytest.param((b, "memory"), id=b) for b in backends()]
-    if "amqp" in buses():
-        found.append(pytest.param(("sqlite", "amqp"), id="sqlite-rabbitmq",
-                                  marks=pytest.mark.rabbitmq))
-    return found
-
-
-@pytest.fixture(params=_variants())
+@pytest.fixture(params=cloud_variants())
 async def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cloud]:
     backend, bus = request.param
     async with running_cloud(backend, tmp_path, fake_hosts=HOSTS, bus=bus) as running:
         yield running
-
-
-def drivers(cloud: Cloud) -> dict[str, FakeDriver]:
-    assert cloud.compute is not None
-    found = {}
-    for host, (agent, _) in cloud.compute.agents.items():
-        assert isinstance(agent.driver, FakeDriver)
-        found[host] = agent.driver
-    return found
-
-
-async def usage(cloud: Cloud, headers: dict[str, str]) -> dict[str, int]:
-    """The whole cloud's VCPU usage per resource provider, from placement."""
-    resp = await cloud.client.get("/placement/resource_providers", headers=headers)
-    total: dict[str, int] = {}
-    for rp in resp.json()["resource_providers"]:
-        usages = await cloud.client.get(f"/placement/resource_providers/{rp['uuid']}/usages",
-                                        headers=headers)
-        total[rp["name"]] = usages.json()["usages"].get("VCPU", 0)
-    return total
 
 
 async def test_boot_reaches_active_on_a_host_with_a_claim(cloud: Cloud) -> None:

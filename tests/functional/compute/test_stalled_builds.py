@@ -18,16 +18,25 @@ from nimbus.compute.models import InstanceRow
 from nimbus.core.config import ComputeSettings
 from nimbus.core.context import RequestContext
 from nimbus.core.rpc import Transport
-from tests.functional.compute.helpers import V, boot, show, upload_image, wait_for
+from tests.functional.compute.helpers import (
+    HOSTS,
+    V,
+    boot,
+    cloud_variants,
+    drivers,
+    show,
+    upload_image,
+    usage,
+    wait_for,
+)
 from tests.functional.compute.lossy import LossyTransport
-from tests.functional.compute.test_servers import HOSTS, _variants, drivers, usage
 from tests.functional.conftest import Cloud, running_cloud
 
 # Short enough for a test, long enough that a healthy fake build never looks stalled.
 TIMEOUT = 2.0
 
 
-@pytest.fixture(params=_variants())
+@pytest.fixture(params=cloud_variants())
 def variant(request: pytest.FixtureRequest) -> tuple[str, str]:
     backend, bus = request.param
     return backend, bus

@@ -1,4 +1,5 @@
-"""Non-admin callers for compute tests: a fresh project with a member, written as identity rows."""
+"""Non-admin callers for compute tests: a fresh project with a member, written as identity rows,
+and the project a token is scoped to."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ async def member_token(cloud: Cloud, role: str = "member") -> str:
         session.add(AssignmentRow(type="UserProject", actor_id=user_id, target_id=project_id,
                                   role_id=role_id))
     return await cloud.token(f"u-{suffix}", PASSWORD, project=f"p-{suffix}")
+
+
+async def project_of(cloud: Cloud, token: str) -> str:
+    resp = await cloud.client.get("/identity/v3/auth/tokens",
+                                  headers={"X-Auth-Token": token, "X-Subject-Token": token})
+    project_id: str = resp.json()["token"]["project"]["id"]
+    return project_id
