@@ -10,7 +10,7 @@ from sqlalchemy import update
 from nimbus.identity.models import ApplicationCredentialRow
 from nimbus.identity.service import passwords
 from tests.functional.conftest import Cloud
-from tests.functional.identity.test_assignments import (
+from tests.functional.identity.helpers import (
     V3,
     make_project,
     make_user,

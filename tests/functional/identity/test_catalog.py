@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from tests.functional.conftest import Cloud
-from tests.functional.identity.test_assignments import (
+from tests.functional.identity.helpers import (
     V3,
     make_project,
     make_user,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.functional.conftest import Cloud
-from tests.functional.identity.test_assignments import (
+from tests.functional.identity.helpers import (
     V3,
     create_role,
     make_domain,
