@@ -7,25 +7,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from nimbus.compute.states import PowerState
 from nimbus.compute.virt.driver import GuestSpec
 from nimbus.compute.virt.qemu.disks import GIB
 from nimbus.compute.virt.qemu.process import live_pid
-from nimbus.guestimage import LOGIN_MARKER, GuestImage
+from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
+from tests.integration.migration_hosts import MARK, UUID, Host, disk_mark, make_host, spec
 from tests.integration.qemu_helpers import wait_for
-from tests.integration.test_qemu_live_migration import (  # noqa: F401 (image: a fixture)
-    MARK,
-    UUID,
-    Host,
-    disk_mark,
-    image,
-    make_host,
-    pytestmark,
-    spec,
-)
+
+pytestmark = [pytest.mark.qemu, pytest.mark.skipif(
+    shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> GuestImage:
+    return build_guest_image(tmp_path_factory.mktemp("guest-image"))
 
 
 def disk_info(host: Host) -> dict[str, object]:
@@ -51,7 +53,7 @@ def boots(host: Host) -> int:
 
 
 async def test_qemu_cold_migration_copies_the_disk_and_reverts_or_confirms(
-        image: GuestImage, tmp_path: Path) -> None:  # noqa: F811
+        image: GuestImage, tmp_path: Path) -> None:
     a, b = make_host(tmp_path, "cold-a", image), make_host(tmp_path, "cold-b", image)
 
     def bigger(host: Host) -> GuestSpec:
@@ -101,7 +103,7 @@ async def test_qemu_cold_migration_copies_the_disk_and_reverts_or_confirms(
 
 
 async def test_qemu_resize_on_one_host_keeps_the_old_guest_apart(
-        image: GuestImage, tmp_path: Path) -> None:  # noqa: F811
+        image: GuestImage, tmp_path: Path) -> None:
     a = make_host(tmp_path, "resize-a", image)
     try:
         await a.driver.spawn(spec(a))

@@ -5,7 +5,6 @@ and a volume, and shown to run on where it arrived by what it prints there after
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -15,61 +14,21 @@ import pytest
 
 from nimbus.compute.states import PowerState
 from nimbus.compute.virt.driver import GuestSpec, MigrationAborted, VolumeConnection
-from nimbus.compute.virt.qemu import QemuConfig, QemuDriver, QemuError
-from nimbus.compute.virt.qemu.instance import Instance
+from nimbus.compute.virt.qemu import QemuError
 from nimbus.compute.virt.qemu.monitor import Monitor
-from nimbus.compute.virt.qemu.process import live_pid
 from nimbus.guestimage import LOGIN_MARKER, GuestImage, build_guest_image
+from tests.integration.migration_hosts import MARK, UUID, Host, disk_mark, make_host, spec
 from tests.integration.qemu_helpers import wait_for
 
 pytestmark = [pytest.mark.qemu, pytest.mark.skipif(
     shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86_64 is not installed")]
 
 MOVE_TIMEOUT = 180.0
-UUID = "6f0c2a4e-51d3-4b8e-9a7f-2c4d6e8f0a13"
-# Written by the guest into its root disk, far past the image's data: only its overlay holds it,
-# so it reaches the destination by the block copy or not at all.
-MARK_OFFSET_MB = 900
-MARK = b"NIMBUS-LIVE-MIGRATION-MARK"
-WRITE_MARK = (b"#!/bin/sh\nprintf NIMBUS-LIVE-MIGRATION-MARK | dd of=/dev/vda bs=1M seek=%d "
-              b"conv=notrunc 2>/dev/null && sync && echo mark written\n" % MARK_OFFSET_MB)
-
-
-@dataclasses.dataclass
-class Host:
-    driver: QemuDriver
-    image: Path  # this host's cached copy of the guest image
-
-    def instance(self) -> Instance:
-        return Instance(self.driver.instances_dir / UUID)
-
-    def console(self) -> str:
-        path = self.instance().console
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def pid(self) -> int | None:
-        inst = self.instance()
-        return live_pid(inst.pid_file, inst.marker)
 
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> GuestImage:
     return build_guest_image(tmp_path_factory.mktemp("guest-image"))
-
-
-def make_host(root: Path, name: str, image: GuestImage) -> Host:
-    cache = root / "cache" / name
-    cache.mkdir(parents=True)
-    shutil.copyfile(image.disk, cache / "guest.qcow2")
-    driver = QemuDriver(QemuConfig(hostname=name, state_dir=root / "qemu" / name,
-                                   probe_kernel=image.kernel))
-    return Host(driver, cache / "guest.qcow2")
-
-
-def spec(host: Host, volumes: tuple[VolumeConnection, ...] = ()) -> GuestSpec:
-    return GuestSpec(uuid=UUID, name="mover", vcpus=1, memory_mb=128, root_gb=1,
-                     image_path=host.image, image_format="qcow2", user_data=WRITE_MARK,
-                     volumes=volumes)
 
 
 def volume_id(n: int) -> str:
@@ -87,17 +46,6 @@ async def throttle(host: Host, bytes_per_second: int) -> None:
     """Slow the guest's memory copy from `host` so that a test can act while it runs."""
     async with Monitor(host.instance().qmp_link()) as qmp:
         await qmp.execute("migrate-set-parameters", {"max-bandwidth": bytes_per_second})
-
-
-def disk_mark(host: Host) -> bytes:
-    """What the guest wrote at MARK_OFFSET_MB of its root disk, read from the host's overlay."""
-    out = subprocess.run(["qemu-io", "-U", "-r", "-f", "qcow2", "-c",
-                          f"read -v {MARK_OFFSET_MB << 20} {len(MARK)}",
-                          str(host.instance().disk)], check=True, capture_output=True,
-                         text=True).stdout
-    # "38400000:  4e 49 4d ...  NIM...": the hex columns, up to the text column.
-    return bytes(int(word, 16) for line in out.splitlines() if line[:8].isalnum()
-                 and line[8:9] == ":" for word in line[9:].split("  ")[1].split())
 
 
 async def move(source: Host, dest: Host, guest: GuestSpec) -> PowerState:
