@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,14 @@ def admin_cli(cli_env: dict[str, str]) -> Cli:
 def cli_env(nimbus: RunningCloud) -> dict[str, str]:
     """OS_CLIENT_CONFIG_FILE and OS_CLOUD=nimbus on a clean environment."""
     return nimbus.cli_env
+
+
+@pytest.fixture(scope="module")
+def image(admin_cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small public raw image, one per module (a module may define its own instead)."""
+    path: Path = tmp_path_factory.mktemp("img") / "disk.raw"
+    path.write_bytes(b"\x00nimbus e2e disk\x00" * 4096)
+    created = admin_cli.json("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                             "--file", str(path), "--public", f"e2e-image-{uuid.uuid4().hex[:8]}")
+    image_id: str = created["id"]
+    return image_id

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import FAKE_HOSTS, Cli
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-def image(admin_cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("img") / "disk.raw"
-    path.write_bytes(b"\x00nimbus e2e disk\x00" * 4096)
-    created = admin_cli.json("image", "create", "--disk-format", "raw", "--container-format", "bare",
-                             "--file", str(path), "--public", unique("e2e-image"))
-    image_id: str = created["id"]
-    return image_id
 
 
 def create_server(admin_cli: Cli, image: str, name: str, *extra: str) -> dict[str, Any]:

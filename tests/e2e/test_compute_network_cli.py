@@ -8,11 +8,9 @@ import ipaddress
 import pytest
 
 from tests.e2e.conftest import Cli
-from tests.e2e.test_compute_cli import image, unique
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["image"]
 
 
 def test_server_on_a_network_with_a_port_added_and_removed(admin_cli: Cli, image: str) -> None:

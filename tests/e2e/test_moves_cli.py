@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FAKE_HOSTS, ROOT, Cli, RunningCloud, clean_env
-from tests.e2e.test_volume_cli import wait_status as volume_status
+from tests.e2e.helpers import wait_status as volume_status
 
 pytestmark = pytest.mark.e2e
 

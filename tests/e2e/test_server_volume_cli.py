@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Cli, RunningCloud
-from tests.e2e.test_volume_cli import unique, volume_files, wait_gone, wait_status
+from tests.e2e.helpers import unique, volume_files, wait_gone, wait_status
 
 pytestmark = pytest.mark.e2e
 

@@ -4,45 +4,14 @@
 from __future__ import annotations
 
 import subprocess
-import time
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Cli, RunningCloud
+from tests.e2e.helpers import unique, volume_files, wait_gone, wait_status
 
 pytestmark = pytest.mark.e2e
-
-WAIT = 60.0
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_status(cli: Cli, kind: list[str], name: str, *wanted: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT
-    while True:
-        found: dict[str, Any] = cli.json(*kind, "show", name)
-        if found["status"] in wanted:
-            return found
-        assert time.monotonic() < deadline, f"{name} still {found['status']}, wanted {wanted}"
-        time.sleep(0.3)
-
-
-def wait_gone(cli: Cli, kind: list[str], name: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while cli.run(*kind, "show", name, check=False).returncode == 0:
-        assert time.monotonic() < deadline, f"{name} is still there"
-        time.sleep(0.3)
-
-
-def volume_files(nimbus: RunningCloud) -> list[str]:
-    root = nimbus.state_dir / "volumes"
-    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
 
 def test_volume_lifecycle_through_the_cli(nimbus: RunningCloud, admin_cli: Cli,
                                           tmp_path: Path) -> None:
