@@ -4,9 +4,9 @@ usage, traits and aggregates. Pure data, so the search in `candidates.py` needs 
 from __future__ import annotations
 
 import dataclasses
-from typing import cast
+from typing import NamedTuple, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.placement import standard
@@ -19,9 +19,8 @@ from nimbus.placement.models import (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Stock:
-    """One inventory as candidates need it."""
+class Stock(NamedTuple):
+    """One inventory as candidates need it (a tuple: a snapshot builds one per inventory)."""
 
     capacity: int
     used: int
@@ -34,7 +33,7 @@ class Stock:
                 and self.used + amount <= self.capacity)
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass(eq=False, slots=True)
 class Node:
     id: int
     uuid: str
@@ -53,6 +52,11 @@ class Node:
 class Snapshot:
     nodes: dict[int, Node]
     by_uuid: dict[str, Node]
+    # Every provider is a tree of its own and none shares: a candidate is one provider.
+    flat: bool = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.flat = all(n.root_id == n.id and not n.shares for n in self.nodes.values())
 
     def tree(self, root_id: int) -> list[Node]:
         return [n for n in self.nodes.values() if n.root_id == root_id]
@@ -67,41 +71,49 @@ class Snapshot:
 
 
 # Built once, on the tables: every boot's scheduling reads a snapshot, and building the ORM
-# statements and loading an ORM object per inventory cost more than the database work.
+# statements and loading an ORM object per inventory cost more than the database work. Two
+# statements, not five: most of a small one's cost is the trip through SQLAlchemy.
 _PROVIDERS = cast(Table, ProviderRow.__table__)
 _ALLOCATIONS = cast(Table, AllocationRow.__table__)
 _INVENTORIES = cast(Table, InventoryRow.__table__)
 _TRAITS = cast(Table, ProviderTraitRow.__table__)
 _AGGREGATES = cast(Table, ProviderAggregateRow.__table__)
-_ALL_PROVIDERS = select(_PROVIDERS.c.id, _PROVIDERS.c.uuid, _PROVIDERS.c.parent_id,
-                        _PROVIDERS.c.root_id).order_by(_PROVIDERS.c.id)
-_ALL_USAGE = select(_ALLOCATIONS.c.provider_id, _ALLOCATIONS.c.resource_class,
-                    func.sum(_ALLOCATIONS.c.used)).group_by(_ALLOCATIONS.c.provider_id,
-                                                            _ALLOCATIONS.c.resource_class)
-_ALL_INVENTORIES = select(_INVENTORIES.c.provider_id, _INVENTORIES.c.resource_class,
-                          _INVENTORIES.c.total, _INVENTORIES.c.reserved,
-                          _INVENTORIES.c.allocation_ratio, _INVENTORIES.c.min_unit,
-                          _INVENTORIES.c.max_unit, _INVENTORIES.c.step_size)
-_ALL_TRAITS = select(_TRAITS.c.provider_id, _TRAITS.c.trait)
-_ALL_AGGREGATES = select(_AGGREGATES.c.provider_id, _AGGREGATES.c.aggregate)
+# TODO(#4): this sums every allocation of every provider on each request; a usage table kept
+# by the allocation writers would make it one row per inventory.
+_USED = (select(func.sum(_ALLOCATIONS.c.used))
+         .where(_ALLOCATIONS.c.provider_id == _INVENTORIES.c.provider_id,
+                _ALLOCATIONS.c.resource_class == _INVENTORIES.c.resource_class)
+         .scalar_subquery())
+# One row per inventory (one with no class for a provider without any), in provider order.
+_PROVIDER_STOCK = (
+    select(_PROVIDERS.c.id, _PROVIDERS.c.uuid, _PROVIDERS.c.parent_id, _PROVIDERS.c.root_id,
+           _INVENTORIES.c.resource_class, _INVENTORIES.c.total, _INVENTORIES.c.reserved,
+           _INVENTORIES.c.allocation_ratio, _INVENTORIES.c.min_unit, _INVENTORIES.c.max_unit,
+           _INVENTORIES.c.step_size, _USED)
+    .select_from(_PROVIDERS.outerjoin(_INVENTORIES, _INVENTORIES.c.provider_id == _PROVIDERS.c.id))
+    .order_by(_PROVIDERS.c.id))
+# Traits (kind 1) and aggregates (kind 0) of every provider.
+_TAGS = union_all(
+    select(_TRAITS.c.provider_id, _TRAITS.c.trait, literal_column("1")),
+    select(_AGGREGATES.c.provider_id, _AGGREGATES.c.aggregate, literal_column("0")))
 
 
 async def load(session: AsyncSession) -> Snapshot:
+    # Core statements on the session's connection: the ORM layer has nothing to add here.
+    conn = await session.connection()
     nodes: dict[int, Node] = {}
-    for pid, uuid, parent, root in (await session.execute(_ALL_PROVIDERS)).all():
-        nodes[pid] = Node(pid, uuid, parent, root if root is not None else pid)
-    used = {(p, rc): int(n or 0) for p, rc, n in (await session.execute(_ALL_USAGE)).all()}
-    for pid, rc, total, reserved, ratio, min_unit, max_unit, step in (
-            await session.execute(_ALL_INVENTORIES)).all():
-        if pid in nodes:
-            nodes[pid].stock[rc] = Stock(int((total - reserved) * ratio), used.get((pid, rc), 0),
-                                         min_unit, max_unit, step)
+    for (pid, uuid, parent, root, rc, total, reserved, ratio, min_unit, max_unit, step,
+         used) in (await conn.execute(_PROVIDER_STOCK)).all():
+        node = nodes.get(pid)
+        if node is None:
+            node = nodes[pid] = Node(pid, uuid, parent, root if root is not None else pid)
+        if rc is not None:
+            node.stock[rc] = Stock(int((total - reserved) * ratio), int(used or 0),
+                                   min_unit, max_unit, step)
     traits: dict[int, set[str]] = {}
-    for pid, trait in (await session.execute(_ALL_TRAITS)).all():
-        traits.setdefault(pid, set()).add(trait)
     aggregates: dict[int, set[str]] = {}
-    for pid, agg in (await session.execute(_ALL_AGGREGATES)).all():
-        aggregates.setdefault(pid, set()).add(agg)
+    for pid, name, kind in (await conn.execute(_TAGS)).all():
+        (traits if kind else aggregates).setdefault(pid, set()).add(name)
     for pid, node in nodes.items():
         node.traits = frozenset(traits.get(pid, ()))
         node.aggregates = frozenset(aggregates.get(pid, ()))
