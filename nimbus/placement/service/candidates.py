@@ -91,14 +91,58 @@ async def _check_names(session: AsyncSession, query: CandidateQuery) -> None:
 
 
 def search(data: Snapshot, query: CandidateQuery) -> tuple[list[Candidate], list[Summary]]:
-    found: dict[tuple[object, ...], Candidate] = {}
-    for candidate in _all_candidates(data, query):
-        key = (_freeze(candidate.allocations), _freeze(candidate.mappings))
-        found.setdefault(key, candidate)
+    if _one_provider_each(data, query):
+        candidates = _flat_candidates(data, query)
+    else:
+        found: dict[tuple[object, ...], Candidate] = {}
+        for candidate in _all_candidates(data, query):
+            key = (_freeze(candidate.allocations), _freeze(candidate.mappings))
+            found.setdefault(key, candidate)
+            if query.limit is not None and len(found) >= query.limit:
+                break
+        candidates = list(found.values())
+    return candidates, _summaries(data, query, candidates)
+
+
+def _one_provider_each(data: Snapshot, query: CandidateQuery) -> bool:
+    """The scheduler's request on a cloud of plain compute nodes: one group asking for
+    resources, on providers that are each a tree of their own and share nothing. Then every
+    candidate is one provider taking the whole group, which `_flat_candidates` finds directly,
+    in the order and with the result of the general search."""
+    return (data.flat and len(query.groups) == 1 and not query.groups[0].suffix
+            and bool(query.groups[0].resources) and not query.same_subtrees)
+
+
+def _flat_candidates(data: Snapshot, query: CandidateQuery) -> list[Candidate]:
+    group = query.groups[0]
+    amounts = dict(group.resources)
+    resources = dict(sorted(amounts.items()))
+    in_tree = None
+    if group.in_tree is not None:
+        node = data.by_uuid.get(group.in_tree)
+        if node is None:
+            return []
+        in_tree = node.id
+    found: list[Candidate] = []
+    for node in sorted(data.nodes.values(), key=lambda n: n.id):
+        if in_tree is not None and node.id != in_tree:
+            continue
+        if (query.root_required or query.root_forbidden) and (
+                not query.root_required <= node.traits or query.root_forbidden & node.traits):
+            continue
+        if (group.required or group.forbidden) and not _traits_ok(node.traits, group):
+            continue
+        if (group.member_of or group.forbidden_aggregates) and not _aggregates_ok(
+                node.aggregates, group):
+            continue
+        stock = node.stock
+        if not all(rc in stock and stock[rc].can_take(n) for rc, n in group.resources):
+            continue
+        found.append(Candidate(allocations={node.uuid: dict(resources)},
+                               mappings={"": [node.uuid]}))
         if query.limit is not None and len(found) >= query.limit:
             break
-    candidates = list(found.values())
-    return candidates, _summaries(data, query, candidates)
+    return found
 
 
 def _freeze(mapping: dict[str, dict[str, int]] | dict[str, list[str]]) -> tuple[object, ...]:
