@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import CursorResult, Table, bindparam, select, update
 
 from nimbus.compute import errors, host_zones
 from nimbus.compute.conductor import group_policy, stalled_builds, unshelve
@@ -47,6 +47,9 @@ _PLACE = update(_INSTANCES).where(_INSTANCES.c.uuid == bindparam("instance")).va
     host=bindparam("to_host"), node=bindparam("to_node"), availability_zone=bindparam("zone"),
     request_spec=bindparam("spec", type_=_INSTANCES.c.request_spec.type),
     updated_at=bindparam("now"))
+_NODES = cast(Table, ComputeNodeRow.__table__)
+_NODE_REPORT = update(_NODES).where(_NODES.c.host == bindparam("report_host"),
+                                    _NODES.c.hypervisor_hostname == bindparam("report_node"))
 _METADATA = select(_METADATA_TABLE.c.key, _METADATA_TABLE.c.value).where(
     _METADATA_TABLE.c.instance_uuid == bindparam("instance"))
 
@@ -275,20 +278,20 @@ class ConductorManager(ConductorMoves):
 
     async def compute_node_update(self, ctx: RequestContext, report: dict[str, Any]) -> None:
         node = ComputeNodeReport.model_validate(report)
+        values = {"hypervisor_type": node.hypervisor_type,
+                  "hypervisor_version": node.hypervisor_version, "host_ip": node.host_ip,
+                  "cpu_info": node.cpu_info, "vcpus": node.vcpus, "memory_mb": node.memory_mb,
+                  "local_gb": node.local_gb, "vcpus_used": node.vcpus_used,
+                  "memory_mb_used": node.memory_mb_used, "local_gb_used": node.local_gb_used,
+                  "running_vms": node.running_vms, "updated_at": db.utcnow()}
         async with db.transaction(self.factory) as session:
-            row = (await session.execute(select(ComputeNodeRow).where(
-                ComputeNodeRow.host == node.host,
-                ComputeNodeRow.hypervisor_hostname == node.hypervisor_hostname))).scalar()
-            if row is None:
-                row = ComputeNodeRow(uuid=node.provider_uuid, host=node.host,
-                                     hypervisor_hostname=node.hypervisor_hostname)
-                session.add(row)
-            row.hypervisor_type, row.hypervisor_version = node.hypervisor_type, node.hypervisor_version
-            row.host_ip, row.cpu_info = node.host_ip, node.cpu_info
-            row.vcpus, row.memory_mb, row.local_gb = node.vcpus, node.memory_mb, node.local_gb
-            row.vcpus_used, row.memory_mb_used = node.vcpus_used, node.memory_mb_used
-            row.local_gb_used, row.running_vms = node.local_gb_used, node.running_vms
-            row.updated_at = db.utcnow()
+            # Every agent reports after each change of its usage: one statement, not an ORM
+            # load and flush, for a node that exists (all but its first report).
+            updated = await session.execute(_NODE_REPORT, {
+                "report_host": node.host, "report_node": node.hypervisor_hostname, **values})
+            if cast(CursorResult[Any], updated).rowcount == 0:
+                session.add(ComputeNodeRow(uuid=node.provider_uuid, host=node.host,
+                                           hypervisor_hostname=node.hypervisor_hostname, **values))
 
     async def service_heartbeat(self, ctx: RequestContext, binary: str, host: str,
                                 topic: str | None) -> None:

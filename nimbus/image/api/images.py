@@ -32,8 +32,10 @@ async def list_images(request: Request, deps: Deps, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/{image_id}")
-async def show_image(image_id: str, deps: Deps, ctx: Ctx) -> dict[str, Any]:
-    return views.image(await images.get_image(deps, ctx, image_id))
+async def show_image(image_id: str, deps: Deps, ctx: Ctx) -> Response:
+    # A response, not a dict for FastAPI to walk and re-encode: compute asks for the image of
+    # every server it creates.
+    return OrjsonResponse(views.image(await images.get_image(deps, ctx, image_id)))
 
 
 @router.patch("/{image_id}")
