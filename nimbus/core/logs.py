@@ -31,11 +31,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# What every pattern above needs to find, case-folded (a superset of what IGNORECASE
+# matches): most lines name none of these and skip the patterns, which cost three times
+# the formatting of the line itself.
+_SECRET_WORDS = ("password", "secret", "token")
+
+
 class SecretMaskingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        for pattern in _SECRET_PATTERNS:
-            text = pattern.sub(r"\1***", text)
+        folded = text.casefold()
+        if any(word in folded for word in _SECRET_WORDS):
+            for pattern in _SECRET_PATTERNS:
+                text = pattern.sub(r"\1***", text)
         return text
 
 

@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from nimbus.core.context import RequestContext, bind_request_ids
-from nimbus.core.logs import setup_logging
+from nimbus.core.logs import SecretMaskingFormatter, setup_logging
 
 
 def test_each_service_logs_to_its_own_file_with_request_ids_and_no_secrets(tmp_path: Path) -> None:
@@ -29,3 +29,15 @@ def test_each_service_logs_to_its_own_file_with_request_ids_and_no_secrets(tmp_p
             if getattr(handler, "_nimbus", False):
                 logging.getLogger().removeHandler(handler)
                 handler.close()
+
+
+def test_secrets_are_masked_whatever_the_case_of_their_name() -> None:
+    formatter = SecretMaskingFormatter("%(message)s")
+    # "\u017f" (long s) and "\u212a" (Kelvin sign) match "s" and "k" under IGNORECASE.
+    for line in ('X-AUTH-TOKEN: abc123', 'PassWord=abc123', 'pa\u017f\u017fword=abc123',
+                 'to\u212aen=abc123', '{"Secret": "abc123"}'):
+        record = logging.LogRecord("nimbus.x", logging.INFO, __file__, 1, line, None, None)
+        assert "abc123" not in formatter.format(record), line
+    record = logging.LogRecord("nimbus.x", logging.INFO, __file__, 1, "GET /servers 200", None,
+                               None)
+    assert formatter.format(record) == "GET /servers 200"
