@@ -34,6 +34,16 @@ def buses() -> list[str]:
     return ["memory"] if os.environ.get("NIMBUS_TEST_SKIP_RABBITMQ") else ["memory", "amqp"]
 
 
+def cloud_variants() -> list[object]:
+    """(database, bus) for a cloud fixture: every database on the memory bus, and SQLite on
+    RabbitMQ."""
+    found: list[object] = [pytest.param((b, "memory"), id=b) for b in backends()]
+    if "amqp" in buses():
+        found.append(pytest.param(("sqlite", "amqp"), id="sqlite-rabbitmq",
+                                  marks=pytest.mark.rabbitmq))
+    return found
+
+
 @dataclasses.dataclass
 class Cloud:
     client: httpx.AsyncClient

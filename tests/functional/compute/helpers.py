@@ -9,13 +9,11 @@ import hashlib
 import time
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from nimbus.compute.virt.fake import FakeDriver
-from tests.dbs import backends
-from tests.functional.conftest import Cloud, buses
+from tests.functional.conftest import Cloud
 
 V = "/compute/v2.1"
 HOSTS = 3  # fake hosts of the create-flow cloud (test_servers.py and its followers)
@@ -69,15 +67,6 @@ async def wait_for(cloud: Cloud, headers: dict[str, str], server_id: str, *statu
             return server
         assert time.monotonic() < deadline, f"{server_id} still {status}, wanted {statuses}"
         await asyncio.sleep(0.02)
-
-
-def cloud_variants() -> list[object]:
-    """Every database on the memory bus, and SQLite on RabbitMQ."""
-    found: list[object] = [pytest.param((b, "memory"), id=b) for b in backends()]
-    if "amqp" in buses():
-        found.append(pytest.param(("sqlite", "amqp"), id="sqlite-rabbitmq",
-                                  marks=pytest.mark.rabbitmq))
-    return found
 
 
 def drivers(cloud: Cloud) -> dict[str, FakeDriver]:

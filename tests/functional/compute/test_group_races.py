@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.compute.helpers import V, cloud_variants, server_body, upload_image, wait_for
-from tests.functional.conftest import Cloud, running_cloud
+from tests.functional.compute.helpers import V, server_body, upload_image, wait_for
+from tests.functional.conftest import Cloud, cloud_variants, running_cloud
 
 HOSTS = 4
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.functional.compute.helpers import V, cloud_variants, upload_image, usage, wait_for
+from tests.functional.compute.helpers import V, upload_image, usage, wait_for
 from tests.functional.compute.users import member_token
-from tests.functional.conftest import Cloud, running_cloud
+from tests.functional.conftest import Cloud, cloud_variants, running_cloud
 
 N = "/network/v2.0"
 LATEST = {"OpenStack-API-Version": "compute 2.79"}

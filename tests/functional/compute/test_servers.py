@@ -17,7 +17,6 @@ from tests.functional.compute.helpers import (
     HOSTS,
     V,
     boot,
-    cloud_variants,
     drivers,
     show,
     upload_image,
@@ -25,7 +24,7 @@ from tests.functional.compute.helpers import (
     wait_for,
 )
 from tests.functional.compute.users import member_token
-from tests.functional.conftest import Cloud, running_cloud
+from tests.functional.conftest import Cloud, cloud_variants, running_cloud
 
 
 @pytest.fixture(params=cloud_variants())

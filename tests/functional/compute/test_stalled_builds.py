@@ -22,7 +22,6 @@ from tests.functional.compute.helpers import (
     HOSTS,
     V,
     boot,
-    cloud_variants,
     drivers,
     show,
     upload_image,
@@ -30,7 +29,7 @@ from tests.functional.compute.helpers import (
     wait_for,
 )
 from tests.functional.compute.lossy import LossyTransport
-from tests.functional.conftest import Cloud, running_cloud
+from tests.functional.conftest import Cloud, cloud_variants, running_cloud
 
 # Short enough for a test, long enough that a healthy fake build never looks stalled.
 TIMEOUT = 2.0
