@@ -133,8 +133,7 @@ async def _call(app: ASGIApp, scope: dict[str, Any], body: bytes
     try:
         await app(scope, receive, send)
     except Exception:
-        if start is None:
-            return 500, [], b""
+        pass  # the caller gets what was sent, or the 500 below, as over the network
     finally:
         done.set()
     if start is None:

@@ -95,11 +95,17 @@ async def all_services(deps: ComputeDeps, session: AsyncSession) -> list[Service
             for r in rows if r.binary in NOVA_SERVICES]
 
 
+async def compute_service(session: AsyncSession, host: str) -> ServiceRow | None:
+    """`host`'s compute service, if it has one."""
+    found: ServiceRow | None = (await session.execute(select(ServiceRow).where(
+        ServiceRow.binary == COMPUTE_BINARY, ServiceRow.host == host))).scalar()
+    return found
+
+
 async def host_is_up(deps: ComputeDeps, session: AsyncSession, host: str) -> bool:
     """Whether `host`'s compute service reports (and is not forced down); a host without a
     compute service is not up, as Nova treats ComputeHostNotFound."""
-    row = (await session.execute(select(ServiceRow).where(
-        ServiceRow.binary == COMPUTE_BINARY, ServiceRow.host == host))).scalar()
+    row = await compute_service(session, host)
     return row is not None and is_up(row, db.utcnow(), deps.settings.compute.service_down_time)
 
 

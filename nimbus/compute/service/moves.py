@@ -24,7 +24,6 @@ from nimbus.compute.states import TaskState, VmState
 from nimbus.core import db
 from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext
-from nimbus.core.service import ServiceRow
 
 
 async def _start(session: AsyncSession, deps: ComputeDeps, ctx: RequestContext, server_id: str,
@@ -51,17 +50,11 @@ def _check_startable(ctx: RequestContext, row: InstanceRow, action: str,
         raise _invalid(row, action)
 
 
-async def _compute_service(session: AsyncSession, host: str) -> ServiceRow | None:
-    found: ServiceRow | None = (await session.execute(select(ServiceRow).where(
-        ServiceRow.binary == compute_services.COMPUTE_BINARY, ServiceRow.host == host))).scalar()
-    return found
-
-
 async def _target_host(session: AsyncSession, row: InstanceRow, host: str | None) -> None:
     """A requested destination exists and differs from the source (400 otherwise)."""
     if host is None:
         return
-    if await _compute_service(session, host) is None:
+    if await compute_services.compute_service(session, host) is None:
         raise core_errors.BadRequest(f"Compute host {host} could not be found.")
     if host == row.host:
         raise core_errors.BadRequest("The target host can't be the same one.")
@@ -282,11 +275,11 @@ async def evacuate(deps: ComputeDeps, ctx: RequestContext, server_id: str, host:
         row = await visible_row(session, ctx, server_id)
         deps.policy.authorize("os_compute_api:os-evacuate", ctx, {"project_id": row.project_id})
         if host is not None:
-            if await _compute_service(session, host) is None:
+            if await compute_services.compute_service(session, host) is None:
                 raise errors.ComputeHostNotFound(host=host)
             if host == row.host:
                 raise core_errors.BadRequest("The target host can't be the same one.")
-        source = await _compute_service(session, row.host) if row.host else None
+        source = await compute_services.compute_service(session, row.host) if row.host else None
         if source is not None and compute_services.is_up(
                 source, db.utcnow(), deps.settings.compute.service_down_time):
             raise core_errors.BadRequest(f"Compute service of {row.host} is still in use.")
