@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Request
@@ -36,9 +37,9 @@ def next_link(request: Request, collection: str, items: list[Any], limit: int | 
     """Nova adds a `next` link only when a page came back full."""
     if limit is None or len(items) < limit or not items:
         return []
-    params = dict(request.query_params)
-    params["marker"] = marker
-    query = "&".join(f"{k}={v}" for k, v in params.items())
+    # Every filter as given, repeated ones too (`status=ACTIVE&status=ERROR`), encoded.
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
+    query = urlencode([*params, ("marker", marker)])
     return [{"rel": "next", "href": f"{service_url(request)}/v2.1/{collection}?{query}"}]
 
 
@@ -114,9 +115,8 @@ def server_links(request: Request, server_id: str) -> list[dict[str, str]]:
     return _links(request, "servers", server_id)
 
 
-def server_brief(request: Request, server: Server) -> dict[str, Any]:
-    return {"id": server.row.uuid, "name": server.row.display_name,
-            "links": server_links(request, server.row.uuid)}
+def server_brief(request: Request, uuid: str, name: str) -> dict[str, Any]:
+    return {"id": uuid, "name": name, "links": server_links(request, uuid)}
 
 
 def _flavor(request: Request, flavor: dict[str, Any], version: Version) -> dict[str, Any]:

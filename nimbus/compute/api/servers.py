@@ -40,7 +40,7 @@ def _query(request: Request, version: tuple[int, int]) -> server_list.ServerQuer
                       if version >= (2, 66) else None)
     return server_list.ServerQuery(
         all_tenants=bool(all_tenants), project_id=q.get("project_id") or q.get("tenant_id"),
-        name=q.get("name"), status=q.get("status"), image=q.get("image"), flavor=q.get("flavor"),
+        name=q.get("name"), statuses=tuple(q.getlist("status")), image=q.get("image"), flavor=q.get("flavor"),
         host=q.get("host"), node=q.get("node"), ip=q.get("ip"), ip6=q.get("ip6"),
         reservation_id=q.get("reservation_id"),
         changes_since=params.timestamp("changes-since", q.get("changes-since")),
@@ -71,19 +71,21 @@ def _host_status(statuses: dict[str, str] | None, server: servers.Server) -> str
 async def _list(request: Request, deps: Deps, ctx: Ctx, version: tuple[int, int],
                 detail: bool) -> dict[str, Any]:
     query = _query(request, version)
-    found = await server_list.list_servers(deps, ctx, query, detail=detail)
     if detail:
+        found = await server_list.list_servers(deps, ctx, query)
         statuses = await _host_statuses(deps, ctx, found, version)
         items = [views.server_detail(request, s, version, is_admin=ctx.is_admin, view="detail",
                                      host_status=_host_status(statuses, s))
                  for s in await ips.with_floating(deps, ctx, found)]
+        last = found[-1].row.uuid if found else ""
     else:
-        items = [views.server_brief(request, s) for s in found]
+        rows = await server_list.list_rows(deps, ctx, query)
+        items = [views.server_brief(request, r.uuid, r.display_name) for r in rows]
+        last = rows[-1].uuid if rows else ""
     body: dict[str, Any] = {"servers": items}
     max_limit = deps.settings.compute.max_limit
     page = min(query.limit, max_limit) if query.limit is not None else max_limit
-    links = views.next_link(request, "servers/detail" if detail else "servers", found, page,
-                            found[-1].row.uuid if found else "")
+    links = views.next_link(request, "servers/detail" if detail else "servers", items, page, last)
     if links:
         body["servers_links"] = links
     return body

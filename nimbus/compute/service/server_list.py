@@ -42,7 +42,8 @@ class ServerQuery:
     all_tenants: bool = False
     project_id: str | None = None
     name: str | None = None
-    status: str | None = None
+    # Several may be given (`?status=ACTIVE&status=ERROR`): a server in any of them matches.
+    statuses: tuple[str, ...] = ()
     image: str | None = None
     flavor: str | None = None
     host: str | None = None
@@ -93,10 +94,10 @@ def _filtered(ctx: RequestContext, q: ServerQuery) -> Select[Any]:
         query = query.where(InstanceRow.updated_at >= q.changes_since)
     if q.changes_before is not None:
         query = query.where(InstanceRow.updated_at <= q.changes_before)
-    if q.status is not None:
-        pairs = vm_states_for_status(q.status)
-        if pairs is None:
-            return query.where(InstanceRow.uuid.is_(None))  # an unknown status matches nothing
+    if q.statuses:
+        pairs = [pair for status in q.statuses for pair in vm_states_for_status(status) or ()]
+        if not pairs:
+            return query.where(InstanceRow.uuid.is_(None))  # unknown statuses match nothing
         query = query.where(or_(*(
             InstanceRow.vm_state == vm if task is None else
             and_(InstanceRow.vm_state == vm, InstanceRow.task_state == task)
@@ -131,12 +132,28 @@ def _ordered(query: Select[Any], ctx: RequestContext,
     return query.order_by(*columns)
 
 
-async def list_servers(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery,
-                       *, detail: bool) -> list[Server]:
-    rule = "os_compute_api:servers:detail" if detail else "os_compute_api:servers:index"
+async def list_rows(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery) -> list[InstanceRow]:
+    """`GET /servers`: the page's rows alone, all a brief view shows."""
+    _authorize(deps, ctx, q, "os_compute_api:servers:index")
+    async with deps.read() as session:
+        return await _rows(deps, session, ctx, q)
+
+
+async def list_servers(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery) -> list[Server]:
+    """`GET /servers/detail`: the page's servers with their metadata, tags, faults and more."""
+    _authorize(deps, ctx, q, "os_compute_api:servers:detail")
+    async with deps.read() as session:
+        return await assemble(session, await _rows(deps, session, ctx, q))
+
+
+def _authorize(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery, rule: str) -> None:
     deps.policy.authorize(rule, ctx, {"project_id": ctx.project_id})
     if q.all_tenants:
         deps.policy.authorize(f"{rule}:get_all_tenants", ctx, {"project_id": ctx.project_id})
+
+
+async def _rows(deps: ComputeDeps, session: AsyncSession, ctx: RequestContext,
+                q: ServerQuery) -> list[InstanceRow]:
     try:
         name = re.compile(q.name) if q.name else None
     except re.error:
@@ -145,13 +162,10 @@ async def list_servers(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery,
     query = _ordered(filtered, ctx, q)
     page = min(q.limit, deps.settings.compute.max_limit) if q.limit is not None else \
         deps.settings.compute.max_limit
-    async with deps.read() as session:
-        if name is None and q.flavor is None and q.ip is None and q.sort_keys == ("created_at",):
-            rows = await _page_in_sql(session, filtered, query, q, page)
-        else:
-            rows = [r for r in (await session.execute(query)).scalars() if _matches(r, q, name)]
-            rows = _page(rows, q, page)
-        return await assemble(session, rows)
+    if name is None and q.flavor is None and q.ip is None and q.sort_keys == ("created_at",):
+        return await _page_in_sql(session, filtered, query, q, page)
+    rows = [r for r in (await session.execute(query)).scalars() if _matches(r, q, name)]
+    return _page(rows, q, page)
 
 
 async def _page_in_sql(session: AsyncSession, filtered: Select[Any], query: Select[Any],
