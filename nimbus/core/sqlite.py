@@ -14,10 +14,17 @@ and statements that meet another connection's lock: connections never wait for a
 (SQLITE_BUSY) is run again on the thread, there with the usual busy timeout. The event loop is
 never blocked by a lock wait, and nothing else changes: same dialect, same SQL, same errors.
 Each connection is used by one coroutine at a time, so the two threads never share it at once.
+
+SQLite lets one connection write at a time. Left to itself, a writer that finds another
+connection writing polls for the lock with sleeps of up to 100 ms, and newcomers overtake it:
+under load some boots waited seconds. So a connection of this process takes the engine's
+`_WriteGate` before it starts to write (first come, first served, on the event loop) and gives
+it back when its transaction ends; only writers in other processes still meet a locked file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -40,6 +47,64 @@ _Outcome = tuple[Any, list[Any], int, int | None]
 CONNECT_ARGS: dict[str, Any] = {"check_same_thread": False, "timeout": 0}
 # How long a statement run on aiosqlite's thread waits for another connection's lock.
 WAIT_MS = 30_000
+
+
+class _WriteGate:
+    """One writing transaction at a time among an engine's connections, in arrival order.
+
+    Held from a transaction's first write until it ends, as SQLite's own write lock is; a
+    writer waits on the event loop for its turn instead of polling the file. After WAIT_MS it
+    gives up with the error a lock wait would end in ("database is locked")."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def enter(self) -> None:
+        """From a statement (inside SQLAlchemy's greenlet): returns holding the gate."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # an engine outliving its event loop (tests) starts afresh
+            self._held, self._waiters, self._loop = False, collections.deque(), loop
+        if not self._held:
+            self._held = True
+            return
+        await_(self._turn(loop))
+
+    async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        turn: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(turn)
+        timer = loop.call_later(WAIT_MS / 1000, _give_up, turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.leave()  # handed the gate just as the waiter was cancelled: pass it on
+            raise
+        finally:
+            timer.cancel()
+
+    def leave(self) -> None:
+        """Hands the gate to the longest waiter still waiting, or frees it."""
+        while self._waiters:
+            turn = self._waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._held = False
+
+
+def _give_up(turn: asyncio.Future[None]) -> None:
+    if not turn.done():
+        turn.set_exception(sqlite3.OperationalError("database is locked"))
+
+
+# The statements sqlite3 opens a transaction for and that take SQLite's write lock.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _writes(operation: str) -> bool:
+    return operation.lstrip()[:7].upper().startswith(_WRITES)
 
 
 def _busy(error: BaseException) -> bool:
@@ -105,11 +170,16 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
     def _one_trip(self, operation: Any, parameters: Any, many: bool) -> Any:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        adapted: _Connection = self._adapt_connection  # type: ignore[assignment]
         try:
+            if _writes(operation):
+                adapted.hold_write_gate()
             outcome = _run_here_or_wait(connection, partial(
                 _run, connection._conn, operation, parameters, many))
         except Exception as error:
-            self._adapt_connection._handle_exception(error)
+            adapted.release_write_gate_if_done()
+            adapted._handle_exception(error)
+        adapted.release_write_gate_if_done()
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
@@ -140,37 +210,82 @@ def _run_here_or_wait(connection: aiosqlite.Connection, work: Callable[[], _T]) 
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_gate", "_holds_gate")
     _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = _Cursor
+
+    def __init__(self, dbapi: _Dbapi, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._gate = dbapi.write_gate
+        self._holds_gate = False
+
+    def hold_write_gate(self) -> None:
+        if not self._holds_gate:
+            self._gate.enter()
+            self._holds_gate = True
+
+    def release_write_gate_if_done(self) -> None:
+        """After a statement, commit or rollback: the gate goes once no transaction is open
+        (a write that failed before beginning one, or the transaction's end)."""
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        if self._holds_gate and (connection._connection is None or not connection.in_transaction):
+            self._holds_gate = False
+            self._gate.leave()
 
     def _end(self, how: str) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         # Read-only use never opened a transaction (sqlite3 begins one before the first
         # write): nothing to end.
-        if connection._connection is None or not connection.in_transaction:
-            return
         try:
+            if connection._connection is None or not connection.in_transaction:
+                return
             _run_here_or_wait(connection, getattr(connection._conn, how))
         except Exception as error:
             self._handle_exception(error)
+        finally:
+            self.release_write_gate_if_done()
 
     def commit(self) -> None:
         # On the connection's thread, waiting: a commit may checkpoint the WAL into the
         # database file and sync it, disk work the event loop must not wait for.
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        if connection._connection is None or not connection.in_transaction:
-            return
         try:
+            if connection._connection is None or not connection.in_transaction:
+                return
             await_(connection._execute(  # type: ignore[no-untyped-call]
                 _waiting, connection._conn, connection._conn.commit))
         except Exception as error:
             self._handle_exception(error)
+        finally:
+            self.release_write_gate_if_done()
 
     def rollback(self) -> None:
         self._end("rollback")
 
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._forget_transaction()
+
+    def terminate(self) -> None:
+        try:
+            super().terminate()
+        finally:
+            self._forget_transaction()
+
+    def _forget_transaction(self) -> None:
+        # A closed connection's transaction is gone with it.
+        if self._holds_gate:
+            self._holds_gate = False
+            self._gate.leave()
+
 
 class _Dbapi(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self, aiosqlite_module: Any, sqlite_module: Any) -> None:
+        super().__init__(aiosqlite_module, sqlite_module)
+        # One per engine (make_engine gives each its own dbapi()): its connections' writers.
+        self.write_gate = _WriteGate()
+
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
         adapted = super().connect(*arg, **kw)
         return _Connection(self, adapted._connection)
