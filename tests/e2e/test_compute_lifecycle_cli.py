@@ -4,21 +4,17 @@ snapshot, rescue, rebuild and shelve, each to its final status and its events.""
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Cli
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
 
 DISK = b"\x00nimbus e2e life-cycle disk\x00" * 4096
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")

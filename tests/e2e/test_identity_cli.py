@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 import stat
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import Cli, RunningCloud, clean_env
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
 
 SERVICE_TYPES = {"identity", "compute", "image", "network", "block-storage", "placement"}
 USER_PASSWORD = "e2e-Secret-pw-1"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def validate(cloud: RunningCloud, auth_token: str, subject: str, query: str = "") -> httpx.Response:

@@ -6,21 +6,17 @@ import hashlib
 import os
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Cli, RunningCloud
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
 
 MEMBER_PASSWORD = "e2e-Image-pw-1"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def disk_image(path: Path) -> bytes:

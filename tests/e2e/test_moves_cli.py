@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FAKE_HOSTS, ROOT, Cli, RunningCloud, clean_env
+from tests.e2e.helpers import unique
 from tests.e2e.helpers import wait_status as volume_status
 
 pytestmark = pytest.mark.e2e
 
 HOSTS = [f"fake-{i}" for i in range(1, FAKE_HOSTS + 1)]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")

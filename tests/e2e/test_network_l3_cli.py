@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.e2e.conftest import Cli, RunningCloud
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def test_security_group_router_and_floating_ip_through_the_cli(nimbus: RunningCloud,

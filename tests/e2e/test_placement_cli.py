@@ -7,12 +7,9 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import Cli
+from tests.e2e.helpers import unique
 
 pytestmark = pytest.mark.e2e
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def test_provider_inventory_candidates_and_traits(admin_cli: Cli) -> None:
