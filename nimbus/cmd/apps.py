@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from nimbus.cmd.mounts import MountDispatch
 from nimbus.compute import bootstrap as compute_bootstrap
 from nimbus.compute import policy as compute_policy
 from nimbus.compute import rpcapi
@@ -164,7 +165,7 @@ async def bootstrap_all(settings: Settings, database: Database, *, admin_passwor
     await volume_types.ensure_default_type(database.factory, settings.volume.default_volume_type)
 
 
-def all_in_one_app(built: Services) -> Starlette:
+def all_in_one_app(built: Services) -> MountDispatch:
     """Every service's API under its prefix on one port."""
     validator = LocalTokenValidator(built.identity)
     mounted: dict[str, Mount] = {
@@ -182,4 +183,4 @@ def all_in_one_app(built: Services) -> Starlette:
         return JSONResponse({"services": {name: f"{base}{m.path}" for name, m in mounted.items()}})
 
     routes.append(Route("/", root))
-    return Starlette(routes=routes)
+    return MountDispatch(Starlette(routes=routes))
