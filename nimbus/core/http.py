@@ -76,18 +76,109 @@ def glance_error_body(exc: errors.NimbusError) -> Response:
 
 # --- middleware ---------------------------------------------------------------------------
 
-class RequestIdMiddleware:
-    """Assigns a request id, adopts a global one, sets both for logging, echoes the header."""
+ResponseHeaders = Callable[[Scope], list[tuple[bytes, bytes]]]
+"""Headers for every response to a request (the microversion served, say), from its scope."""
 
-    def __init__(self, app: ASGIApp, log: logging.Logger, extra_header: str | None = None) -> None:
+
+class TokenAuth:
+    """Validates X-Auth-Token and stores the RequestContext; a request that needs a token and
+    has no valid one gets the API's 401, with `WWW-Authenticate` where the API sends one."""
+
+    def __init__(self, validator: TokenValidator, is_public: PublicPredicate,
+                 render_error: ErrorRenderer, www_authenticate: str | None = None) -> None:
+        self.validator = validator
+        self.is_public = is_public
+        self.render_error = render_error
+        self.www_authenticate = www_authenticate
+
+    async def rejection(self, scope: Scope) -> Response | None:
+        """None when the request may go on (the context, if any, is in the scope's state)."""
+        state = scope["state"]
+        token = _header(scope, b"x-auth-token")
+        if token:
+            try:
+                ctx = await self.validator.validate(token)
+            except errors.Unauthorized as exc:
+                if not self.is_public(scope["method"], route_path(scope)):
+                    return self._reject(exc)
+            else:
+                state["context"] = ctx.replace(
+                    request_id=state.get("request_id") or new_request_id(),
+                    global_request_id=state.get("global_request_id"))
+        elif not self.is_public(scope["method"], route_path(scope)):
+            return self._reject(errors.Unauthorized())
+        return None
+
+    def _reject(self, exc: errors.NimbusError) -> Response:
+        response = self.render_error(exc)
+        if self.www_authenticate:
+            response.headers["WWW-Authenticate"] = self.www_authenticate
+        return response
+
+
+class ApiMiddleware:
+    """What every request meets before its route, in this order:
+
+    1. the headers its responses will carry for the API (`response_headers`, if any: the
+       microversion served);
+    2. a request id of its own, and the caller's global one if well formed, in the scope's
+       state and the logging context, echoed in `X-Openstack-Request-Id` (and the API's
+       legacy header, if any);
+    3. the token check (`auth`, if any);
+    4. the app: an exception no handler knows is logged with the request id and answered
+       with a generic 500. Starlette's own server-error handler re-raises after answering;
+       this does not, so a bug costs one request and never leaks a traceback.
+
+    Then one access-log line. These were four middlewares, each with its own wrapper around
+    `send`; as one, a request pays for one.
+    """
+
+    def __init__(self, app: ASGIApp, *, log: logging.Logger, render_error: ErrorRenderer,
+                 auth: TokenAuth | None, extra_request_id_header: str | None = None,
+                 response_headers: ResponseHeaders | None = None) -> None:
         self.app = app
         self.log = log
-        self.extra_header = extra_header.lower().encode() if extra_header else None
+        self.render_error = render_error
+        self.auth = auth
+        self.id_headers = [b"x-openstack-request-id"]
+        if extra_request_id_header:
+            self.id_headers.append(extra_request_id_header.lower().encode())
+        self.response_headers = response_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = self.response_headers(scope) if self.response_headers else []
+        request_id = self._start_request(scope)
+        added = [(name, request_id.encode()) for name in self.id_headers] + extra
+        started = time.monotonic()
+        status: int | None = None
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *added]
+                status = message["status"]
+            await send(message)
+
+        rejection = await self.auth.rejection(scope) if self.auth else None
+        if rejection is not None:
+            await rejection(scope, receive, send_with_headers)
+        else:
+            try:
+                await self.app(scope, receive, send_with_headers)
+            except Exception:
+                self.log.exception("unexpected error")
+                if status is None:
+                    await self.render_error(errors.NimbusError())(scope, receive,
+                                                                  send_with_headers)
+        self.log.info('%s "%s %s" status: %s time: %.4f', scope.get("client", ("-",))[0],
+                      scope["method"], scope["path"],  # Starlette's path has the mount prefix
+                      "-" if status is None else status, time.monotonic() - started)
+
+    @staticmethod
+    def _start_request(scope: Scope) -> str:
         request_id = new_request_id()
         incoming = _header(scope, b"x-openstack-request-id")
         global_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else None
@@ -96,96 +187,7 @@ class RequestIdMiddleware:
         state["global_request_id"] = global_id
         request_id_var.set(request_id)
         global_request_id_var.set(global_id)
-        started = time.monotonic()
-        status_holder: list[int] = []
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-openstack-request-id", request_id.encode()))
-                if self.extra_header:
-                    headers.append((self.extra_header, request_id.encode()))
-                message["headers"] = headers
-                status_holder.append(message["status"])
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-        self.log.info('%s "%s %s" status: %s time: %.4f', scope.get("client", ("-",))[0],
-                 scope["method"], scope["path"],  # Starlette's path includes the mount prefix
-                 status_holder[0] if status_holder else "-", time.monotonic() - started)
-
-
-class UnexpectedErrorMiddleware:
-    """Any exception no handler knows: logged with the request id, a generic 500 to the client.
-
-    Starlette's own server-error handler re-raises after answering; this one does not, so a
-    bug costs one request and never leaks a traceback.
-    """
-
-    def __init__(self, app: ASGIApp, render_error: ErrorRenderer, log: logging.Logger) -> None:
-        self.app = app
-        self.render_error = render_error
-        self.log = log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            self.log.exception("unexpected error")
-            if not started:
-                await self.render_error(errors.NimbusError())(scope, receive, send)
-
-
-class AuthMiddleware:
-    """Validates X-Auth-Token on every non-public request and stores the RequestContext."""
-
-    def __init__(self, app: ASGIApp, validator: TokenValidator, is_public: PublicPredicate,
-                 render_error: ErrorRenderer, www_authenticate: str | None = None) -> None:
-        self.app = app
-        self.validator = validator
-        self.is_public = is_public
-        self.render_error = render_error
-        self.www_authenticate = www_authenticate
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        token = _header(scope, b"x-auth-token")
-        if token:
-            try:
-                ctx = await self.validator.validate(token)
-            except errors.Unauthorized as exc:
-                if not self.is_public(scope["method"], route_path(scope)):
-                    await self._reject(exc, scope, receive, send)
-                    return
-            else:
-                state["context"] = ctx.replace(
-                    request_id=state.get("request_id") or new_request_id(),
-                    global_request_id=state.get("global_request_id"))
-        elif not self.is_public(scope["method"], route_path(scope)):
-            await self._reject(errors.Unauthorized(), scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    async def _reject(self, exc: errors.NimbusError, scope: Scope, receive: Receive,
-                      send: Send) -> None:
-        response = self.render_error(exc)
-        if self.www_authenticate:
-            response.headers["WWW-Authenticate"] = self.www_authenticate
-        await response(scope, receive, send)
+        return request_id
 
 
 def route_path(scope: Scope) -> str:
@@ -228,10 +230,12 @@ OptionalCtx = Annotated[RequestContext | None, Depends(get_optional_context)]
 def create_app(*, service: str, render_error: ErrorRenderer, validator: TokenValidator | None,
                is_public: PublicPredicate = lambda method, path: False,
                www_authenticate: str | None = None,
-               extra_request_id_header: str | None = None) -> FastAPI:
+               extra_request_id_header: str | None = None,
+               response_headers: ResponseHeaders | None = None) -> FastAPI:
     """A FastAPI app with Nimbus's error handling, request ids and token auth.
 
-    `validator` None means no auth middleware (only for apps that are wholly public).
+    `validator` None means no token check (only for apps that are wholly public);
+    `response_headers` adds the API's own headers to every response (its microversion).
     """
     app = FastAPI(title=f"nimbus-{service}", docs_url=None, redoc_url=None,
                   openapi_url=None, default_response_class=OrjsonResponse)
@@ -258,11 +262,11 @@ def create_app(*, service: str, render_error: ErrorRenderer, validator: TokenVal
             response.headers.update(exc.headers)
         return response
 
-    app.add_middleware(UnexpectedErrorMiddleware, render_error=render_error, log=log)
-    if validator is not None:
-        app.add_middleware(AuthMiddleware, validator=validator, is_public=is_public,
-                           render_error=render_error, www_authenticate=www_authenticate)
-    app.add_middleware(RequestIdMiddleware, log=log, extra_header=extra_request_id_header)
+    auth = (TokenAuth(validator, is_public, render_error, www_authenticate)
+            if validator is not None else None)
+    app.add_middleware(ApiMiddleware, log=log, render_error=render_error, auth=auth,
+                       extra_request_id_header=extra_request_id_header,
+                       response_headers=response_headers)
     return app
 
 

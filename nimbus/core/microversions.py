@@ -4,7 +4,7 @@ legacy header), parsed once per request and echoed on every response, errors inc
     VOLUME = Microversions("volume", minimum=(3, 0), maximum=(3, 60))
     COMPUTE = Microversions("compute", minimum=(2, 1), maximum=(2, 79),
                             legacy_header="X-OpenStack-Nova-API-Version")
-    app.add_middleware(MicroversionHeaders, versions=VOLUME)
+    app = create_app(..., response_headers=VOLUME.response_headers)
     Version = Annotated[tuple[int, int], Depends(VOLUME.dependency)]
 
 Shapes that change with the version live in views and schemas as data keyed on the version.
@@ -15,12 +15,13 @@ from __future__ import annotations
 import dataclasses
 
 from fastapi import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from nimbus.core import errors
 from nimbus.core.http import parse_microversion
 
 _HEADER = b"openstack-api-version"
+_STATE_KEY = "microversion"
 
 
 def as_text(version: tuple[int, int]) -> str:
@@ -46,38 +47,24 @@ class Microversions:
         return parse_microversion(raw.decode("latin-1") if raw else None, self.service_type,
                                   minimum=self.minimum, maximum=self.maximum)
 
-    async def dependency(self, request: Request) -> tuple[int, int]:
-        return self.requested(request.scope)
-
-
-class MicroversionHeaders:
-    """Echoes the version served, with `Vary`, on every response of a valid request."""
-
-    def __init__(self, app: ASGIApp, versions: Microversions) -> None:
-        self.app = app
-        self.versions = versions
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def response_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The version served, with `Vary`, for every response of a valid request; the version
+        is kept in the scope's state for `dependency`. An invalid one gets nothing here: the
+        route's dependency renders the error."""
         try:
-            served: str | None = as_text(self.versions.requested(scope))
-        except errors.NimbusError:  # the route's dependency renders the error; nothing to echo
-            served = None
-        service_type = self.versions.service_type
-        legacy = self.versions.legacy_header
+            version = self.requested(scope)
+        except errors.NimbusError:
+            return []
+        scope.setdefault("state", {})[_STATE_KEY] = version
+        served = as_text(version)
+        headers = [(_HEADER, f"{self.service_type} {served}".encode())]
+        vary = "OpenStack-API-Version"
+        if self.legacy_header:
+            headers.append((self.legacy_header.lower().encode(), served.encode()))
+            vary += f", {self.legacy_header}"
+        headers.append((b"vary", vary.encode()))
+        return headers
 
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start" and served is not None:
-                headers = list(message.get("headers", []))
-                headers.append((_HEADER, f"{service_type} {served}".encode()))
-                vary = "OpenStack-API-Version"
-                if legacy:
-                    headers.append((legacy.lower().encode(), served.encode()))
-                    vary += f", {legacy}"
-                headers.append((b"vary", vary.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
+    async def dependency(self, request: Request) -> tuple[int, int]:
+        version = request.scope.get("state", {}).get(_STATE_KEY)
+        return version if isinstance(version, tuple) else self.requested(request.scope)

@@ -28,7 +28,6 @@ from nimbus.compute.api.versioning import MICROVERSIONS
 from nimbus.compute.deps import ComputeDeps
 from nimbus.core.auth import TokenValidator
 from nimbus.core.http import create_app, nova_error_body
-from nimbus.core.microversions import MicroversionHeaders
 
 _PUBLIC_PATHS = {"/", "/v2.1", "/v2.1/"}
 
@@ -40,9 +39,9 @@ def _is_public(method: str, path: str) -> bool:
 def build_app(deps: ComputeDeps, validator: TokenValidator) -> FastAPI:
     # Nova still sends its legacy x-compute-request-id next to x-openstack-request-id.
     app = create_app(service="compute", render_error=nova_error_body, validator=validator,
-                     is_public=_is_public, extra_request_id_header="x-compute-request-id")
+                     is_public=_is_public, extra_request_id_header="x-compute-request-id",
+                     response_headers=MICROVERSIONS.response_headers)
     app.state.compute = deps
-    app.add_middleware(MicroversionHeaders, versions=MICROVERSIONS)
     # FastAPI tries routes in order: /servers, which every boot and status poll asks for,
     # first. No URL matches routes of two of these routers, so the order changes no answer.
     for module in (servers, versions, flavors, keypairs, server_actions, server_metadata,

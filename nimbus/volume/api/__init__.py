@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from nimbus.core.auth import TokenValidator
 from nimbus.core.http import create_app, nova_error_body
-from nimbus.core.microversions import MicroversionHeaders
 from nimbus.volume.api import (
     attachments,
     extensions,
@@ -31,11 +30,10 @@ def _is_public(method: str, path: str) -> bool:
 def build_app(deps: VolumeDeps, validator: TokenValidator) -> FastAPI:
     # Cinder's wsgi Fault names the error key by status exactly as Nova's does.
     app = create_app(service="volume", render_error=nova_error_body, validator=validator,
-                     is_public=_is_public)
+                     is_public=_is_public, response_headers=MICROVERSIONS.response_headers)
     app.state.volume = deps
     # `/volumes/` is no volume: Cinder answers 404, never a redirect to the list.
     app.router.redirect_slashes = False
-    app.add_middleware(MicroversionHeaders, versions=MICROVERSIONS)
     for module in (versions, volumes, volume_actions, snapshots, types, attachments, operators,
                    extensions, messages):
         app.include_router(module.router)
