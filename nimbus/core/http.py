@@ -22,6 +22,7 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -227,6 +228,12 @@ OptionalCtx = Annotated[RequestContext | None, Depends(get_optional_context)]
 
 # --- the factory ---------------------------------------------------------------------------
 
+# FastAPI's OpenTelemetry hooks export nothing here (Nimbus ships no OpenTelemetry SDK; its
+# request log and request ids follow a request), yet they looked for a configured provider on
+# every request: about 8 us of a version document's 180.
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(*, service: str, render_error: ErrorRenderer, validator: TokenValidator | None,
                is_public: PublicPredicate = lambda method, path: False,
                www_authenticate: str | None = None,
@@ -238,7 +245,8 @@ def create_app(*, service: str, render_error: ErrorRenderer, validator: TokenVal
     `response_headers` adds the API's own headers to every response (its microversion).
     """
     app = FastAPI(title=f"nimbus-{service}", docs_url=None, redoc_url=None,
-                  openapi_url=None, default_response_class=OrjsonResponse)
+                  openapi_url=None, default_response_class=OrjsonResponse,
+                  telemetry=_NO_TELEMETRY)
     log = logging.getLogger(f"nimbus.{service}.api")
 
     @app.exception_handler(errors.NimbusError)
