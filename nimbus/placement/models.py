@@ -106,7 +106,8 @@ class ConsumerRow(Base):
 class AllocationRow(Base):
     __tablename__ = "placement_allocations"
     __table_args__ = (
-        Index("ix_placement_allocations_provider_class", "provider_id", "resource_class"),
+        # `used` too: usage is summed from the index alone (the snapshot of every scheduling).
+        Index("ix_placement_allocations_usage", "provider_id", "resource_class", "used"),
         Index("ix_placement_allocations_consumer", "consumer_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

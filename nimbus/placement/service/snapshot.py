@@ -78,8 +78,9 @@ _ALLOCATIONS = cast(Table, AllocationRow.__table__)
 _INVENTORIES = cast(Table, InventoryRow.__table__)
 _TRAITS = cast(Table, ProviderTraitRow.__table__)
 _AGGREGATES = cast(Table, ProviderAggregateRow.__table__)
-# TODO(#4): this sums every allocation of every provider on each request; a usage table kept
-# by the allocation writers would make it one row per inventory.
+# TODO(#4): this sums every allocation of every provider on each request (from an index that
+# holds `used`, no table rows); a usage table kept by the allocation writers would make it
+# one row per inventory.
 _USED = (select(func.sum(_ALLOCATIONS.c.used))
          .where(_ALLOCATIONS.c.provider_id == _INVENTORIES.c.provider_id,
                 _ALLOCATIONS.c.resource_class == _INVENTORIES.c.resource_class)
