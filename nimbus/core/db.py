@@ -72,6 +72,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets readers proceed while one writer writes; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Commits run on the event loop's thread and must not checkpoint: sqlite.py does that on
+    # the connection's own thread.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     # No waiting for locks on the event loop's thread: sqlite.py waits on the connection's own.
     cursor.execute("PRAGMA busy_timeout=0")

@@ -7,13 +7,16 @@ SQLAlchemy's aiosqlite adapter makes four trips to the connection's thread per q
 cursor, execute, fetch, close), each a hand-over of the GIL, two thread wake-ups and a wake-up
 of the event loop; that was most of the CPU an instance boot cost. A statement on a local
 SQLite file takes microseconds, far less than one such trip, so here the cursor runs the whole
-statement (execute, fetch, close) at once on the calling thread, and rollbacks too. What may
-wait goes to aiosqlite's thread: commits (a commit may checkpoint the WAL and sync the file),
-and statements that meet another connection's lock: connections never wait for a lock
-(busy timeout 0), so a statement that finds the database locked by another connection
-(SQLITE_BUSY) is run again on the thread, there with the usual busy timeout. The event loop is
-never blocked by a lock wait, and nothing else changes: same dialect, same SQL, same errors.
-Each connection is used by one coroutine at a time, so the two threads never share it at once.
+statement (execute, fetch, close) at once on the calling thread, and commits and rollbacks
+too: in WAL mode with synchronous=NORMAL a commit appends to the log and syncs nothing. What
+may wait goes to aiosqlite's thread: checkpoints, which copy the log into the database file and
+sync it (no connection checkpoints on commit, `wal_autocheckpoint=0`; every CHECKPOINT_EVERY
+commits the committing connection runs one on its thread), and statements that meet another
+process's lock: connections never wait for a lock (busy timeout 0), so a statement that finds
+the database locked (SQLITE_BUSY) is run again on the thread, there with the usual busy
+timeout. The event loop is never blocked by a lock wait or a sync, and nothing else changes:
+same dialect, same SQL, same errors. Each connection is used by one coroutine at a time, so
+the two threads never share it at once.
 
 SQLite lets one connection write at a time. Left to itself, a writer that finds another
 connection writing polls for the lock with sleeps of up to 100 ms, and newcomers overtake it:
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -40,6 +44,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
+LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _Outcome = tuple[Any, list[Any], int, int | None]
 
@@ -105,6 +110,17 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 def _writes(operation: str) -> bool:
     return operation.lstrip()[:7].upper().startswith(_WRITES)
+
+
+# Commits between two checkpoints of the write-ahead log (SQLite's own default is 1000 pages,
+# about 4 MB; a commit here writes a few pages).
+CHECKPOINT_EVERY = 200
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """On the connection's thread: copy what it can of the log into the database file,
+    without waiting for readers or writers (PASSIVE, as SQLite's automatic checkpoint)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
 def _busy(error: BaseException) -> bool:
@@ -210,13 +226,14 @@ def _run_here_or_wait(connection: aiosqlite.Connection, work: Callable[[], _T]) 
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_gate", "_holds_gate")
+    __slots__ = ("_gate", "_holds_gate", "_dbapi_checkpoint_due")
     _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = _Cursor
 
     def __init__(self, dbapi: _Dbapi, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._gate = dbapi.write_gate
         self._holds_gate = False
+        self._dbapi_checkpoint_due = dbapi.checkpoint_due
 
     def hold_write_gate(self) -> None:
         if not self._holds_gate:
@@ -245,18 +262,25 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
             self.release_write_gate_if_done()
 
     def commit(self) -> None:
-        # On the connection's thread, waiting: a commit may checkpoint the WAL into the
-        # database file and sync it, disk work the event loop must not wait for.
+        # Here: in WAL mode with synchronous=NORMAL a commit appends to the log and syncs
+        # nothing, and no connection checkpoints on commit (wal_autocheckpoint=0). The
+        # checkpoint, which copies the log into the database file and syncs it, runs on the
+        # connection's thread every CHECKPOINT_EVERY commits, after the gate is passed on.
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         try:
             if connection._connection is None or not connection.in_transaction:
                 return
-            await_(connection._execute(  # type: ignore[no-untyped-call]
-                _waiting, connection._conn, connection._conn.commit))
+            _run_here_or_wait(connection, connection._conn.commit)
         except Exception as error:
             self._handle_exception(error)
         finally:
             self.release_write_gate_if_done()
+        if self._dbapi_checkpoint_due():
+            try:
+                await_(connection._execute(  # type: ignore[no-untyped-call]
+                    _checkpoint, connection._conn))
+            except Exception:  # the commit stands; the next checkpoint copies this one's part
+                LOG.warning("checkpoint of the SQLite write-ahead log failed", exc_info=True)
 
     def rollback(self) -> None:
         self._end("rollback")
@@ -285,6 +309,11 @@ class _Dbapi(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite_module, sqlite_module)
         # One per engine (make_engine gives each its own dbapi()): its connections' writers.
         self.write_gate = _WriteGate()
+        self._commits = 0
+
+    def checkpoint_due(self) -> bool:
+        self._commits += 1
+        return self._commits % CHECKPOINT_EVERY == 0
 
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
         adapted = super().connect(*arg, **kw)

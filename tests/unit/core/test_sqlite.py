@@ -139,6 +139,7 @@ async def test_a_cancelled_waiter_or_a_failed_write_does_not_keep_the_gate(
     cancelled = asyncio.create_task(_insert(engine, 1))
     await asyncio.sleep(0.05)
     cancelled.cancel()
+    await asyncio.wait([cancelled], timeout=5)  # it leaves the line while the gate is held
     await holder.commit()
     await holder.close()
 
@@ -148,3 +149,28 @@ async def test_a_cancelled_waiter_or_a_failed_write_does_not_keep_the_gate(
 
     assert cancelled.cancelled()
     assert await _rows(engine) == [0, 2]
+
+
+async def test_commits_leave_the_log_alone_until_a_checkpoint_is_due(
+        engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "gate.sqlite"
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE blobs (b BLOB)"))
+    # The next commit is the second since the last checkpoint, the one after it the third.
+    monkeypatch.setattr(sqlite, "CHECKPOINT_EVERY", 3)
+    engine.sync_engine.dialect.dbapi._commits = 1  # type: ignore[attr-defined]
+    before = file.stat().st_size
+    blob = b"x" * 200_000
+
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO blobs VALUES (:b)"), {"b": blob})
+    after_one = file.stat().st_size
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO blobs VALUES (:b)"), {"b": blob})
+    after_checkpoint = file.stat().st_size
+
+    # A commit writes the log only; the due checkpoint copies both rows into the file.
+    assert after_one == before
+    assert after_checkpoint >= before + 2 * len(blob)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM blobs"))).scalar() == 2
