@@ -250,13 +250,16 @@ class ConductorManager(ConductorMoves):
                                          error)
 
     async def instance_destroyed(self, ctx: RequestContext, instance_uuid: str, host: str) -> None:
-        """Idempotent: the guest is gone, so the row is deleted and the claim given back."""
+        """Idempotent: the guest is gone, so the claim is given back and the row deleted.
+
+        The claim first: a server that shows deleted holds nothing, and should placement be
+        out of reach the server stays in its delete, for the next attempt to finish."""
+        await self.placement.delete_allocations(instance_uuid)
         async with db.transaction(self.factory) as session:
             row = await session.get(InstanceRow, instance_uuid)
             if row is not None and row.deleted_at is None:
                 await instances.mark_deleted(session, row)
                 await instances.finish_action(session, instance_uuid, ctx.request_id)
-        await self.placement.delete_allocations(instance_uuid)
         await self.release_migrations(instance_uuid)
 
     async def delete_locally(self, ctx: RequestContext, instance_uuid: str) -> None:
