@@ -8,7 +8,8 @@ cursor, execute, fetch, close), each a hand-over of the GIL, two thread wake-ups
 of the event loop; that was most of the CPU an instance boot cost. A statement on a local
 SQLite file takes microseconds, far less than one such trip, so here the cursor runs the whole
 statement (execute, fetch, close) at once on the calling thread, and commits and rollbacks
-too: in WAL mode with synchronous=NORMAL a commit appends to the log and syncs nothing. What
+too: in WAL mode with synchronous=NORMAL a commit appends to the log and syncs nothing (but
+the log's header, once after a checkpoint, when the log starts over). What
 may wait goes to aiosqlite's thread: checkpoints, which copy the log into the database file and
 sync it (no connection checkpoints on commit, `wal_autocheckpoint=0`; every CHECKPOINT_EVERY
 commits the committing connection runs one on its thread), and statements that meet another
@@ -263,7 +264,7 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         # Here: in WAL mode with synchronous=NORMAL a commit appends to the log and syncs
-        # nothing, and no connection checkpoints on commit (wal_autocheckpoint=0). The
+        # (nearly) nothing, and no connection checkpoints on commit (wal_autocheckpoint=0). The
         # checkpoint, which copies the log into the database file and syncs it, runs on the
         # connection's thread every CHECKPOINT_EVERY commits, after the gate is passed on.
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
