@@ -45,6 +45,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
+from nimbus.core.tasks import wake_first
+
 LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _Outcome = tuple[Any, list[Any], int, int | None]
@@ -92,12 +94,8 @@ class _WriteGate:
 
     def leave(self) -> None:
         """Hands the gate to the longest waiter still waiting, or frees it."""
-        while self._waiters:
-            turn = self._waiters.popleft()
-            if not turn.done():
-                turn.set_result(None)
-                return
-        self._held = False
+        if not wake_first(self._waiters):
+            self._held = False
 
 
 def _give_up(turn: asyncio.Future[None]) -> None:
@@ -194,9 +192,9 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
             outcome = _run_here_or_wait(connection, partial(
                 _run, connection._conn, operation, parameters, many))
         except Exception as error:
-            adapted.release_write_gate_if_done()
             adapted._handle_exception(error)
-        adapted.release_write_gate_if_done()
+        finally:
+            adapted.release_write_gate_if_done()
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
@@ -227,82 +225,75 @@ def _run_here_or_wait(connection: aiosqlite.Connection, work: Callable[[], _T]) 
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_gate", "_holds_gate", "_dbapi_checkpoint_due")
+    __slots__ = ("_holds_gate",)
     _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = _Cursor
+    dbapi: _Dbapi
 
     def __init__(self, dbapi: _Dbapi, connection: Any) -> None:
         super().__init__(dbapi, connection)
-        self._gate = dbapi.write_gate
         self._holds_gate = False
-        self._dbapi_checkpoint_due = dbapi.checkpoint_due
 
     def hold_write_gate(self) -> None:
         if not self._holds_gate:
-            self._gate.enter()
+            self.dbapi.write_gate.enter()
             self._holds_gate = True
 
     def release_write_gate_if_done(self) -> None:
         """After a statement, commit or rollback: the gate goes once no transaction is open
         (a write that failed before beginning one, or the transaction's end)."""
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        if self._holds_gate and (connection._connection is None or not connection.in_transaction):
-            self._holds_gate = False
-            self._gate.leave()
+        if connection._connection is None or not connection.in_transaction:
+            self._release_write_gate()
 
-    def _end(self, how: str) -> None:
+    def _release_write_gate(self) -> None:
+        if self._holds_gate:
+            self._holds_gate = False
+            self.dbapi.write_gate.leave()
+
+    def _end(self, how: str) -> bool:
+        """Commits or rolls back here; False when no transaction was open (read-only use
+        never opens one: sqlite3 begins one before the first write)."""
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        # Read-only use never opened a transaction (sqlite3 begins one before the first
-        # write): nothing to end.
         try:
             if connection._connection is None or not connection.in_transaction:
-                return
+                return False
             _run_here_or_wait(connection, getattr(connection._conn, how))
         except Exception as error:
             self._handle_exception(error)
         finally:
             self.release_write_gate_if_done()
+        return True
 
     def commit(self) -> None:
-        # Here: in WAL mode with synchronous=NORMAL a commit appends to the log and syncs
-        # (nearly) nothing, and no connection checkpoints on commit (wal_autocheckpoint=0). The
-        # checkpoint, which copies the log into the database file and syncs it, runs on the
-        # connection's thread every CHECKPOINT_EVERY commits, after the gate is passed on.
+        # Here, as a rollback: in WAL mode with synchronous=NORMAL a commit appends to the log
+        # and syncs (nearly) nothing, and no connection checkpoints on commit
+        # (wal_autocheckpoint=0). The checkpoint, which copies the log into the database file
+        # and syncs it, runs on the connection's thread every CHECKPOINT_EVERY commits, after
+        # the gate is passed on.
+        if not self._end("commit") or not self.dbapi.checkpoint_due():
+            return
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         try:
-            if connection._connection is None or not connection.in_transaction:
-                return
-            _run_here_or_wait(connection, connection._conn.commit)
-        except Exception as error:
-            self._handle_exception(error)
-        finally:
-            self.release_write_gate_if_done()
-        if self._dbapi_checkpoint_due():
-            try:
-                await_(connection._execute(  # type: ignore[no-untyped-call]
-                    _checkpoint, connection._conn))
-            except Exception:  # the commit stands; the next checkpoint copies this one's part
-                LOG.warning("checkpoint of the SQLite write-ahead log failed", exc_info=True)
+            await_(connection._execute(  # type: ignore[no-untyped-call]
+                _checkpoint, connection._conn))
+        except Exception:  # the commit stands; the next checkpoint copies this one's part
+            LOG.warning("checkpoint of the SQLite write-ahead log failed", exc_info=True)
 
     def rollback(self) -> None:
         self._end("rollback")
 
+    # A closed connection's transaction is gone with it.
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self._forget_transaction()
+            self._release_write_gate()
 
     def terminate(self) -> None:
         try:
             super().terminate()
         finally:
-            self._forget_transaction()
-
-    def _forget_transaction(self) -> None:
-        # A closed connection's transaction is gone with it.
-        if self._holds_gate:
-            self._holds_gate = False
-            self._gate.leave()
+            self._release_write_gate()
 
 
 class _Dbapi(AsyncAdapt_aiosqlite_dbapi):

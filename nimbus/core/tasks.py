@@ -12,11 +12,23 @@ forgotten task would otherwise vanish silently.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Coroutine
 from typing import Any
 
 LOG = logging.getLogger(__name__)
+
+
+def wake_first(waiters: collections.deque[asyncio.Future[None]]) -> bool:
+    """Resolves the longest-waiting future not already done (cancelled or timed out), dropping
+    those that are; False when none was waiting."""
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return True
+    return False
 
 
 class TaskGroup:

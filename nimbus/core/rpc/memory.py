@@ -26,7 +26,7 @@ from nimbus.core.rpc.consumer import Delivery, InFlight, process
 from nimbus.core.rpc.errors import RpcTimeout, TransportError
 from nimbus.core.rpc.message import Kind, Message, Reply, Target
 from nimbus.core.rpc.transport import Handler, Listener, Transport
-from nimbus.core.tasks import TaskGroup
+from nimbus.core.tasks import TaskGroup, wake_first
 
 LOG = logging.getLogger(__name__)
 
@@ -65,11 +65,7 @@ class _Queue:
         self._wake()
 
     def _wake(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+        wake_first(self._waiters)
 
     async def get(self) -> _Envelope:
         loop = asyncio.get_running_loop()
