@@ -58,7 +58,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_text,
                               "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        kwargs.update(connect_args=sqlite.CONNECT_ARGS, module=sqlite.dbapi())
+        kwargs.update(connect_args=sqlite.CONNECT_ARGS, module=sqlite.dbapi(), **sqlite.POOL_ARGS)
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
