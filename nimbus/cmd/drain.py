@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from nimbus.compute.rpcapi import COMPUTE_BINARY
 from nimbus.core.config import Settings
 
 MICROVERSION = {"OpenStack-API-Version": "compute 2.79"}
@@ -103,7 +104,7 @@ async def drain(settings: Settings, console: Console, host: str, *, timeout: flo
     async with httpx.AsyncClient(timeout=60.0) as http:
         compute = await _login(http, settings)
         services = (await compute.request("GET", "/os-services", params={
-            "host": host, "binary": "nova-compute"})).json()["services"]
+            "host": host, "binary": COMPUTE_BINARY})).json()["services"]
         if not services:
             raise SystemExit(f"no compute service on host {host}")
         await compute.request("PUT", f"/os-services/{services[0]['id']}", json={

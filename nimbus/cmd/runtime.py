@@ -15,7 +15,6 @@ import httpx
 from nimbus.compute import rpcapi
 from nimbus.compute.conductor.manager import ConductorManager
 from nimbus.compute.image_cache import ImageCache
-from nimbus.compute.manager import BINARY as COMPUTE_BINARY
 from nimbus.compute.manager import ComputeAgent, ConductorHeartbeat
 from nimbus.compute.ops.networking import Ports
 from nimbus.compute.ops.volumes import Volumes
@@ -140,7 +139,7 @@ def agent_runner(settings: Settings, host: str, driver: VirtDriver, transport: T
         periodic.append(Periodic("offload-shelved", functools.partial(
             agent.offload_shelved, admin, c.shelved_offload_time), c.shelved_poll_interval))
     runner = ServiceRunner(
-        ServiceIdentity(COMPUTE_BINARY, host, rpcapi.COMPUTE_TOPIC),
+        ServiceIdentity(rpcapi.COMPUTE_BINARY, host, rpcapi.COMPUTE_TOPIC),
         heartbeat=ConductorHeartbeat(conductor),
         heartbeat_interval=c.heartbeat_interval, servers=[server], periodic=periodic)
     return agent, runner

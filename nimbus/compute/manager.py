@@ -44,7 +44,6 @@ from nimbus.core.tasks import TaskGroup
 
 LOG = logging.getLogger(__name__)
 
-BINARY = "nova-compute"
 _BUILDING = {TaskState.SCHEDULING, TaskState.NETWORKING, TaskState.BLOCK_DEVICE_MAPPING,
              TaskState.SPAWNING}
 

@@ -28,6 +28,8 @@ from nimbus.core.rpc import RpcClient, Transport
 CONDUCTOR_TOPIC = "conductor"
 SCHEDULER_TOPIC = "scheduler"
 COMPUTE_TOPIC = "compute"
+# The name compute agents go by in the services table and os-services, as Nova's.
+COMPUTE_BINARY = "nova-compute"
 API_VERSION = "1.0"
 
 

@@ -30,8 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.models import InstanceRow
 from nimbus.compute.objects import RequestSpec
+from nimbus.compute.rpcapi import COMPUTE_BINARY
 from nimbus.compute.service import instances
-from nimbus.compute.service.compute_services import COMPUTE_BINARY, is_up
+from nimbus.compute.service.compute_services import is_up
 from nimbus.compute.states import TaskState, VmState
 from nimbus.core import db
 from nimbus.core.context import RequestContext

@@ -17,10 +17,10 @@ from sqlalchemy import Table, bindparam, select
 from nimbus.compute import errors, host_zones
 from nimbus.compute.models import ComputeNodeRow, InstanceRow, ServerGroupMemberRow, ServerGroupRow
 from nimbus.compute.objects import RequestSpec, Selection, SelectionList
+from nimbus.compute.rpcapi import COMPUTE_BINARY
 from nimbus.compute.scheduler.filters import FILTERS, HostFilter
 from nimbus.compute.scheduler.host_state import GroupPlacement, HostState
 from nimbus.compute.scheduler.weighers import WEIGHERS, HostWeigher, rank
-from nimbus.compute.service.compute_services import COMPUTE_BINARY
 from nimbus.core import db
 from nimbus.core.clients.placement import PlacementClient
 from nimbus.core.config import ComputeSettings

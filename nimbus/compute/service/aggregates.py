@@ -26,7 +26,7 @@ from nimbus.compute.models import (
     ComputeNodeRow,
     InstanceRow,
 )
-from nimbus.compute.service.compute_services import COMPUTE_BINARY
+from nimbus.compute.rpcapi import COMPUTE_BINARY
 from nimbus.core import db
 from nimbus.core import errors as core_errors
 from nimbus.core.context import RequestContext

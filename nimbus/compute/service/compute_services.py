@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute import errors, host_zones
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import AggregateHostRow, ComputeNodeRow, InstanceRow
+from nimbus.compute.rpcapi import COMPUTE_BINARY
 from nimbus.compute.service import migrations
 from nimbus.core import db
 from nimbus.core import errors as core_errors
@@ -29,7 +30,6 @@ from nimbus.core.service import ServiceRow
 
 LOG = logging.getLogger(__name__)
 
-COMPUTE_BINARY = "nova-compute"
 # The services table also holds the API processes' and Cinder's rows; os-services shows
 # Nova's RPC services only (Nova hides nova-osapi_compute likewise).
 NOVA_SERVICES = frozenset({COMPUTE_BINARY, "nova-conductor", "nova-scheduler"})

@@ -15,12 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute import errors
 from nimbus.compute.deps import ComputeDeps
 from nimbus.compute.models import ComputeNodeRow, InstanceRow
-from nimbus.compute.service.compute_services import (
-    COMPUTE_BINARY,
-    Service,
-    is_uuid,
-    to_service,
-)
+from nimbus.compute.rpcapi import COMPUTE_BINARY
+from nimbus.compute.service.compute_services import Service, is_uuid, to_service
 from nimbus.compute.states import TaskState
 from nimbus.core import db
 from nimbus.core import errors as core_errors
