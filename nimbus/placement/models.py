@@ -58,6 +58,10 @@ class InventoryRow(Base):
     max_unit: Mapped[int] = mapped_column(Integer)
     step_size: Mapped[int] = mapped_column(Integer)
     allocation_ratio: Mapped[float] = mapped_column(Double)
+    # What is allocated from this inventory: the sum of `used` over its allocations, kept by
+    # every allocation write in that write's transaction (service/allocations.py), so that
+    # reading usage costs one row per inventory whatever the number of allocations.
+    used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=db.utcnow, onupdate=db.utcnow)
 

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.core.context import RequestContext
@@ -85,19 +85,27 @@ _HELD = (select(_PROVIDERS.c.uuid, _ALLOCATIONS.c.resource_class, _ALLOCATIONS.c
          .join(_PROVIDERS, _PROVIDERS.c.id == _ALLOCATIONS.c.provider_id)
          .where(_ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True))))
 
-_DROP_HELD = delete(_ALLOCATIONS).where(
-    _ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+# What was deleted comes back with the delete, so the usage kept on inventories drops by
+# exactly the rows that went, whatever ran in between.
+_DROP_HELD = (delete(_ALLOCATIONS)
+              .where(_ALLOCATIONS.c.consumer_id.in_(bindparam("consumers", expanding=True)))
+              .returning(_ALLOCATIONS.c.provider_id, _ALLOCATIONS.c.resource_class,
+                         _ALLOCATIONS.c.used))
+# A relative change, so that writers to one inventory need not have read the same `used`.
+# Its `updated_at` says when the inventory itself last changed, so it stays.
+_ADD_USED = (update(_INVENTORIES)
+             .where(_INVENTORIES.c.provider_id == bindparam("provider"),
+                    _INVENTORIES.c.resource_class == bindparam("class_"))
+             .values(used=_INVENTORIES.c.used + bindparam("delta"),
+                     updated_at=_INVENTORIES.c.updated_at))
 
 # Generation, inventories and usage of providers in one statement (one snapshot), so that
 # the generation a claim later swaps from vouches for the usage it checked.
-_USED = (select(func.coalesce(func.sum(_ALLOCATIONS.c.used), 0))
-         .where(_ALLOCATIONS.c.provider_id == _PROVIDERS.c.id,
-                _ALLOCATIONS.c.resource_class == _INVENTORIES.c.resource_class)
-         .correlate(_PROVIDERS, _INVENTORIES).scalar_subquery())
 _CAPACITY = (select(_PROVIDERS.c.id, _PROVIDERS.c.uuid, _PROVIDERS.c.generation,
                     _INVENTORIES.c.resource_class, _INVENTORIES.c.total,
                     _INVENTORIES.c.reserved, _INVENTORIES.c.min_unit, _INVENTORIES.c.max_unit,
-                    _INVENTORIES.c.step_size, _INVENTORIES.c.allocation_ratio, _USED)
+                    _INVENTORIES.c.step_size, _INVENTORIES.c.allocation_ratio,
+                    _INVENTORIES.c.used)
              .outerjoin(_INVENTORIES, _INVENTORIES.c.provider_id == _PROVIDERS.c.id)
              .where(_PROVIDERS.c.uuid.in_(bindparam("providers", expanding=True))))
 
@@ -185,16 +193,33 @@ async def write_claims(session: AsyncSession, claims: list[ConsumerClaim], *,
     for uuid in sorted(set(capacity), key=lambda u: capacity[u].provider_id):
         await bump_generation(session, capacity[uuid].provider_id, capacity[uuid].generation,
                               conflict=GenerationConflict)
+    change: collections.Counter[tuple[int, str]] = collections.Counter()
     if held:
-        await session.execute(_DROP_HELD, {"consumers": held})
+        for provider_id, rc, amount in (await session.execute(
+                _DROP_HELD, {"consumers": held})).all():
+            change[(provider_id, rc)] -= amount
     for claim in claims:
         await _save_consumer(session, claim, existing.get(claim.consumer))
-    rows = [{"provider_id": capacity[p].provider_id, "consumer_id": c.consumer,
-             "resource_class": rc, "used": amount}
-            for c in claims for p, resources in c.allocations.items()
-            for rc, amount in resources.items()]
+    rows = []
+    for claim in claims:
+        for uuid, resources in claim.allocations.items():
+            provider_id = capacity[uuid].provider_id
+            for rc, amount in resources.items():
+                rows.append({"provider_id": provider_id, "consumer_id": claim.consumer,
+                             "resource_class": rc, "used": amount})
+                change[(provider_id, rc)] += amount
     if rows:
         await session.execute(_ADD_ALLOCATIONS, rows)
+    await _add_used(session, change)
+
+
+async def _add_used(session: AsyncSession, change: collections.Counter[tuple[int, str]]) -> None:
+    """Keep each inventory's `used` in step with its allocations; in (provider, class) order,
+    so that two writers take the rows' locks in the same order."""
+    params = [{"provider": provider_id, "class_": rc, "delta": delta}
+              for (provider_id, rc), delta in sorted(change.items()) if delta]
+    if params:
+        await session.execute(_ADD_USED, params)
 
 
 def _check_consumer_generation(claim: ConsumerClaim, actual: int | None) -> None:
@@ -293,10 +318,13 @@ async def delete_consumer_allocations(deps: PlacementDeps, ctx: RequestContext, 
     """DELETE /allocations/{consumer}: 404 if it holds nothing."""
     deps.authorize(ctx, "allocations:delete")
     async with deps.write() as session:
-        deleted = await session.execute(delete(AllocationRow).where(
-            AllocationRow.consumer_id == consumer).execution_options(synchronize_session=False))
-        if not deleted.rowcount:  # type: ignore[attr-defined]
+        deleted = (await session.execute(_DROP_HELD, {"consumers": [consumer]})).all()
+        if not deleted:
             raise errors.AllocationsNotFound(consumer=consumer)
+        change: collections.Counter[tuple[int, str]] = collections.Counter()
+        for provider_id, rc, amount in deleted:
+            change[(provider_id, rc)] -= amount
+        await _add_used(session, change)
         await session.execute(delete(ConsumerRow).where(ConsumerRow.uuid == consumer)
                               .execution_options(synchronize_session=False))
 

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.core.context import RequestContext
@@ -220,10 +220,9 @@ def _expect(provider: Provider, generation: int) -> None:
 async def _warn_over_capacity(session: AsyncSession, provider: Provider,
                               specs: dict[str, InventorySpec]) -> None:
     used = dict((await session.execute(
-        select(AllocationRow.resource_class, func.sum(AllocationRow.used)).where(
-            AllocationRow.provider_id == provider.id, AllocationRow.resource_class.in_(specs))
-        .group_by(AllocationRow.resource_class))).all())
+        select(InventoryRow.resource_class, InventoryRow.used).where(
+            InventoryRow.provider_id == provider.id, InventoryRow.resource_class.in_(specs)))).all())
     for rc, spec in specs.items():
-        if int(used.get(rc) or 0) > spec.capacity:
+        if used.get(rc, 0) > spec.capacity:
             LOG.warning("resource provider %s is now over capacity for %s", provider.uuid, rc)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid as uuidlib
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.core import errors as core_errors
@@ -109,11 +109,6 @@ async def _providers_with_capacity(session: AsyncSession, ids: list[int],
     if not ids:
         return set()
     classes = [rc for rc, _ in wanted]
-    used_q = (select(AllocationRow.provider_id, AllocationRow.resource_class,
-                     func.sum(AllocationRow.used))
-              .where(AllocationRow.provider_id.in_(ids), AllocationRow.resource_class.in_(classes))
-              .group_by(AllocationRow.provider_id, AllocationRow.resource_class))
-    used = {(p, rc): int(n or 0) for p, rc, n in (await session.execute(used_q)).all()}
     inventories = (await session.execute(select(InventoryRow).where(
         InventoryRow.provider_id.in_(ids), InventoryRow.resource_class.in_(classes)))).scalars()
     fits: dict[int, int] = {}
@@ -121,7 +116,7 @@ async def _providers_with_capacity(session: AsyncSession, ids: list[int],
         amount = dict(wanted)[inv.resource_class]
         capacity = int((inv.total - inv.reserved) * inv.allocation_ratio)
         if (inv.min_unit <= amount <= inv.max_unit and amount % inv.step_size == 0
-                and used.get((inv.provider_id, inv.resource_class), 0) + amount <= capacity):
+                and inv.used + amount <= capacity):
             fits[inv.provider_id] = fits.get(inv.provider_id, 0) + 1
     return {p for p, n in fits.items() if n == len(wanted)}
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, func, literal_column, select, union_all
+from sqlalchemy import Table, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.placement import standard
 from nimbus.placement.models import (
-    AllocationRow,
     InventoryRow,
     ProviderAggregateRow,
     ProviderRow,
@@ -74,23 +73,15 @@ class Snapshot:
 # statements and loading an ORM object per inventory cost more than the database work. Two
 # statements, not five: most of a small one's cost is the trip through SQLAlchemy.
 _PROVIDERS = cast(Table, ProviderRow.__table__)
-_ALLOCATIONS = cast(Table, AllocationRow.__table__)
 _INVENTORIES = cast(Table, InventoryRow.__table__)
 _TRAITS = cast(Table, ProviderTraitRow.__table__)
 _AGGREGATES = cast(Table, ProviderAggregateRow.__table__)
-# TODO(#4): this sums every allocation of every provider on each request (from an index that
-# holds `used`, no table rows); a usage table kept by the allocation writers would make it
-# one row per inventory.
-_USED = (select(func.sum(_ALLOCATIONS.c.used))
-         .where(_ALLOCATIONS.c.provider_id == _INVENTORIES.c.provider_id,
-                _ALLOCATIONS.c.resource_class == _INVENTORIES.c.resource_class)
-         .scalar_subquery())
 # One row per inventory (one with no class for a provider without any), in provider order.
 _PROVIDER_STOCK = (
     select(_PROVIDERS.c.id, _PROVIDERS.c.uuid, _PROVIDERS.c.parent_id, _PROVIDERS.c.root_id,
            _INVENTORIES.c.resource_class, _INVENTORIES.c.total, _INVENTORIES.c.reserved,
            _INVENTORIES.c.allocation_ratio, _INVENTORIES.c.min_unit, _INVENTORIES.c.max_unit,
-           _INVENTORIES.c.step_size, _USED)
+           _INVENTORIES.c.step_size, _INVENTORIES.c.used)
     .select_from(_PROVIDERS.outerjoin(_INVENTORIES, _INVENTORIES.c.provider_id == _PROVIDERS.c.id))
     .order_by(_PROVIDERS.c.id))
 # Traits (kind 1) and aggregates (kind 0) of every provider.

@@ -1,4 +1,5 @@
-"""Usages: sums of allocations, per provider or per project (and user, and consumer type)."""
+"""Usages: what is allocated, per provider (kept on its inventories) or per project (and user,
+and consumer type; sums of allocations)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,9 @@ async def provider_usages(deps: PlacementDeps, ctx: RequestContext,
     deps.authorize(ctx, "resource_providers:usages")
     async with deps.read() as session:
         provider = await provider_by_uuid(session, uuid)
-        classes = (await session.execute(select(InventoryRow.resource_class).where(
-            InventoryRow.provider_id == provider.id))).scalars()
-        usages = dict.fromkeys(classes, 0)
-        used = await session.execute(
-            select(AllocationRow.resource_class, func.sum(AllocationRow.used))
-            .where(AllocationRow.provider_id == provider.id)
-            .group_by(AllocationRow.resource_class))
-        for rc, amount in used.all():
-            usages[rc] = int(amount or 0)
-        return provider, usages
+        usages = await session.execute(select(InventoryRow.resource_class, InventoryRow.used)
+                                       .where(InventoryRow.provider_id == provider.id))
+        return provider, {rc: used for rc, used in usages.all()}
 
 
 async def project_usages(deps: PlacementDeps, ctx: RequestContext, project_id: str,

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from tests.functional.conftest import Cloud
 
@@ -96,3 +97,18 @@ def error(resp: httpx.Response) -> dict[str, Any]:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+# Straight from the tables, past the service: the sum of each inventory's allocations.
+_SUMMED = text(
+    "SELECT i.provider_id, i.resource_class, i.used, COALESCE((SELECT SUM(a.used)"
+    " FROM placement_allocations a WHERE a.provider_id = i.provider_id"
+    " AND a.resource_class = i.resource_class), 0) FROM placement_inventories i")
+
+
+async def usage_drift(cloud: Cloud) -> list[tuple[int, str, int, int]]:
+    """Inventories whose kept `used` is not the sum of their allocations (none, rightly)."""
+    async with cloud.services.placement.db() as session:
+        rows = (await session.execute(_SUMMED)).all()
+    assert rows, "no inventories to compare"
+    return [(p, rc, used, int(summed)) for p, rc, used, summed in rows if used != summed]

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from tests.functional.conftest import Cloud
-from tests.functional.placement.helpers import Placement, new_uuid
+from tests.functional.placement.helpers import Placement, new_uuid, usage_drift
 
 CLAIMS = 30
 
@@ -42,6 +42,7 @@ async def test_racing_claims_fill_exactly_to_capacity(cloud: Cloud, placement: P
     for rp in (compute, memory):
         shown = (await placement.get(f"/resource_providers/{rp}")).json()
         assert shown["generation"] == 1 + won
+    assert await usage_drift(cloud) == []
 
 
 async def test_racing_claims_without_replay_never_overcommit(placement: Placement) -> None:
@@ -53,3 +54,33 @@ async def test_racing_claims_without_replay_never_overcommit(placement: Placemen
     assert 1 <= won <= 5
     usage = (await placement.get(f"/resource_providers/{rp}/usages")).json()["usages"]
     assert usage == {"VCPU": won}
+
+
+async def test_racing_claims_moves_and_deletes_keep_usage_exact(cloud: Cloud,
+                                                               placement: Placement) -> None:
+    """Deletes swap no generation: the usage each inventory keeps must still end exact."""
+    source = await placement.provider(inventory={"VCPU": {"total": 100}})
+    target = await placement.provider(inventory={"VCPU": {"total": 100}})
+    consumers = [new_uuid() for _ in range(CLAIMS)]
+    for consumer in consumers:
+        assert (await placement.claim(consumer, {source: {"VCPU": 2}})).status_code == 204
+
+    async def replayed(consumer: str, allocations: dict[str, dict[str, int]],
+                       generation: int | None) -> httpx.Response:
+        for _ in range(20):
+            resp = await placement.claim(consumer, allocations, generation=generation)
+            if resp.status_code != 409 or "concurrent_update" not in resp.text:
+                return resp
+        return resp
+
+    third = CLAIMS // 3
+    results = await asyncio.gather(
+        *(placement.delete(f"/allocations/{c}") for c in consumers[:third]),
+        *(replayed(c, {target: {"VCPU": 3}}, 1) for c in consumers[third:2 * third]),
+        *(replayed(new_uuid(), {source: {"VCPU": 1}, target: {"VCPU": 1}}, None)
+          for _ in range(third)))
+    assert all(r.status_code == 204 for r in results), [r.text for r in results]
+    for rp, expected in ((source, 2 * third + third), (target, 3 * third + third)):
+        usage = (await placement.get(f"/resource_providers/{rp}/usages")).json()["usages"]
+        assert usage == {"VCPU": expected}
+    assert await usage_drift(cloud) == []
