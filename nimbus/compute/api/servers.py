@@ -83,9 +83,8 @@ async def _list(request: Request, deps: Deps, ctx: Ctx, version: tuple[int, int]
         items = [views.server_brief(request, r.uuid, r.display_name) for r in rows]
         last = rows[-1].uuid if rows else ""
     body: dict[str, Any] = {"servers": items}
-    max_limit = deps.settings.compute.max_limit
-    page = min(query.limit, max_limit) if query.limit is not None else max_limit
-    links = views.next_link(request, "servers/detail" if detail else "servers", items, page, last)
+    links = views.next_link(request, "servers/detail" if detail else "servers", items,
+                            server_list.page_size(deps, query), last)
     if links:
         body["servers_links"] = links
     return body

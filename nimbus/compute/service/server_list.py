@@ -152,6 +152,12 @@ def _authorize(deps: ComputeDeps, ctx: RequestContext, q: ServerQuery, rule: str
         deps.policy.authorize(f"{rule}:get_all_tenants", ctx, {"project_id": ctx.project_id})
 
 
+def page_size(deps: ComputeDeps, q: ServerQuery) -> int:
+    """How many servers one page holds: the limit asked for, at most the configured maximum."""
+    most = deps.settings.compute.max_limit
+    return min(q.limit, most) if q.limit is not None else most
+
+
 async def _rows(deps: ComputeDeps, session: AsyncSession, ctx: RequestContext,
                 q: ServerQuery) -> list[InstanceRow]:
     try:
@@ -160,8 +166,7 @@ async def _rows(deps: ComputeDeps, session: AsyncSession, ctx: RequestContext,
         raise errors.BadRequest(f"Invalid name filter {q.name!r}.") from None
     filtered = _filtered(ctx, q)
     query = _ordered(filtered, ctx, q)
-    page = min(q.limit, deps.settings.compute.max_limit) if q.limit is not None else \
-        deps.settings.compute.max_limit
+    page = page_size(deps, q)
     if name is None and q.flavor is None and q.ip is None and q.sort_keys == ("created_at",):
         return await _page_in_sql(session, filtered, query, q, page)
     rows = [r for r in (await session.execute(query)).scalars() if _matches(r, q, name)]
