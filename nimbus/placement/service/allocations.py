@@ -193,11 +193,7 @@ async def write_claims(session: AsyncSession, claims: list[ConsumerClaim], *,
     for uuid in sorted(set(capacity), key=lambda u: capacity[u].provider_id):
         await bump_generation(session, capacity[uuid].provider_id, capacity[uuid].generation,
                               conflict=GenerationConflict)
-    change: collections.Counter[tuple[int, str]] = collections.Counter()
-    if held:
-        for provider_id, rc, amount in (await session.execute(
-                _DROP_HELD, {"consumers": held})).all():
-            change[(provider_id, rc)] -= amount
+    change = await _drop_held(session, held) if held else collections.Counter()
     for claim in claims:
         await _save_consumer(session, claim, existing.get(claim.consumer))
     rows = []
@@ -211,6 +207,17 @@ async def write_claims(session: AsyncSession, claims: list[ConsumerClaim], *,
     if rows:
         await session.execute(_ADD_ALLOCATIONS, rows)
     await _add_used(session, change)
+
+
+async def _drop_held(session: AsyncSession,
+                     consumers: list[str]) -> collections.Counter[tuple[int, str]]:
+    """Delete what the consumers hold; what that takes off each (provider id, class), a key
+    for every row deleted (empty when they held nothing)."""
+    change: collections.Counter[tuple[int, str]] = collections.Counter()
+    for provider_id, rc, amount in (await session.execute(
+            _DROP_HELD, {"consumers": consumers})).all():
+        change[(provider_id, rc)] -= amount
+    return change
 
 
 async def _add_used(session: AsyncSession, change: collections.Counter[tuple[int, str]]) -> None:
@@ -318,12 +325,9 @@ async def delete_consumer_allocations(deps: PlacementDeps, ctx: RequestContext, 
     """DELETE /allocations/{consumer}: 404 if it holds nothing."""
     deps.authorize(ctx, "allocations:delete")
     async with deps.write() as session:
-        deleted = (await session.execute(_DROP_HELD, {"consumers": [consumer]})).all()
-        if not deleted:
+        change = await _drop_held(session, [consumer])
+        if not change:
             raise errors.AllocationsNotFound(consumer=consumer)
-        change: collections.Counter[tuple[int, str]] = collections.Counter()
-        for provider_id, rc, amount in deleted:
-            change[(provider_id, rc)] -= amount
         await _add_used(session, change)
         await session.execute(delete(ConsumerRow).where(ConsumerRow.uuid == consumer)
                               .execution_options(synchronize_session=False))
